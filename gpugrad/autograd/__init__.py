@@ -1,0 +1,16 @@
+"""Autograd: the tape (Function nodes), the engine, grad mode and gradient checks.
+
+    >>> x = gg.tensor(3.0, requires_grad=True)
+    >>> (dx,) = gg.autograd.grad(x ** 3, x, create_graph=True)    # 27
+    >>> (ddx,) = gg.autograd.grad(dx, x)                           # 18
+"""
+
+from .engine import backward, grad
+from .function import AccumulateGrad, Function, Node
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = [
+    "AccumulateGrad", "Function", "GradcheckError", "Node", "backward", "enable_grad", "grad",
+    "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled",
+]

@@ -1,0 +1,230 @@
+"""The tape engine: walk the graph backward without recursion.
+
+Nodes are taken from a heap, highest rank first (a node's rank is one more
+than that of any node feeding it), so every node runs once, after all the
+nodes that send it gradient, and the gradients reaching it are summed first.
+Deep graphs (a 100 000-op chain) use no Python stack.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+from .function import AccumulateGrad, accumulator_of
+from .grad_mode import _state
+
+# Bound on first use: the engine is imported by gpugrad.autograd, before the
+# tensor and op modules it needs exist.
+Tensor = tensor = sum_to = None
+
+
+def _bind() -> None:
+    global Tensor, tensor, sum_to
+    if Tensor is None:
+        from ..ops.shape import sum_to
+        from ..tensor import Tensor, tensor
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs`` only).
+
+    Args:
+        tensors: a tensor or sequence of tensors to differentiate.
+        grad_tensors: the vector(s) of the vector-Jacobian product; may be None for scalars.
+        retain_graph: keep saved values for another backward; defaults to ``create_graph``.
+        create_graph: record the backward pass, so the gradients can be differentiated again.
+        inputs: accumulate only into these tensors.
+
+    Example:
+        >>> y = (x ** 2).sum(); gg.autograd.backward(y); x.grad   # == 2 * x
+    """
+    _bind()
+    roots = _roots(tensors, grad_tensors, create_graph)
+    targets = None
+    if inputs is not None:
+        inputs = [inputs] if _is_tensor(inputs) else list(inputs)
+        if not inputs:
+            raise RuntimeError("backward(): 'inputs' argument to backward() cannot be empty")
+        targets = {_capture_node(t): t for t in inputs}
+    _run(roots, retain_graph if retain_graph is not None else create_graph, create_graph, accumulate_into=targets)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
+
+    Example:
+        >>> (dx,) = gg.autograd.grad((x ** 3).sum(), x, create_graph=True)   # 3x^2, differentiable
+    """
+    _bind()
+    single = _is_tensor(inputs)
+    inputs = [inputs] if single else list(inputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad(): one of the differentiated Tensors does not require grad")
+    roots = _roots(outputs, grad_outputs, create_graph)
+    capture = {}
+    for t in inputs:
+        capture.setdefault(_capture_node(t), None)
+    captured = _run(roots, retain_graph if retain_graph is not None else create_graph, create_graph, capture=capture)
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(_capture_node(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad(): input {i} (shape {tuple(t.shape)}) was not used in the graph of the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+# ------------------------------------------------------------------ internals
+def _is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def _capture_node(t):
+    """Where ``t``'s total gradient can be read: its grad_fn, or its accumulator for a leaf."""
+    return t.grad_fn if t.grad_fn is not None else accumulator_of(t)
+
+
+def _roots(tensors, grads, create_graph):
+    """Pair each output's node with its seed gradient, checking shapes and the scalar rule."""
+    tensors = [tensors] if _is_tensor(tensors) else list(tensors)
+    if grads is None or _is_tensor(grads):
+        grads = [grads] * len(tensors) if grads is None else [grads]
+    grads = list(grads)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"backward(): got {len(tensors)} tensors but {len(grads)} gradients")
+    roots = []
+    for i, (out, g) in enumerate(zip(tensors, grads)):
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = Tensor._make(out.device.xp.ones_like(out.data), out.device)
+        elif not isinstance(g, Tensor):
+            g = tensor(g, dtype=out.dtype, device=out.device)
+        if tuple(g.shape) != tuple(out.shape):
+            raise RuntimeError(
+                f"backward(): mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
+                f"and output[{i}] has a shape of {tuple(out.shape)}"
+            )
+        if g.device is not out.device:
+            raise RuntimeError(f"backward(): gradient is on {g.device} but the output is on {out.device}; move it with .to()")
+        if not create_graph:
+            g = g.detach()
+        roots.append((_capture_node(out), g))
+    return roots
+
+
+def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
+    """Process the graph from ``roots``; return the gradients seen at the ``capture`` nodes."""
+    previous = _state.enabled
+    _state.enabled = bool(create_graph)
+    try:
+        return _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+    finally:
+        _state.enabled = previous
+
+
+def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
+    pending = {}  # node -> summed gradient not yet delivered
+    heap = []
+    order = itertools.count()  # ties broken by first arrival, so runs are deterministic
+
+    def deliver(node, g):
+        if node in pending:
+            pending[node] = pending[node] + g
+        else:
+            pending[node] = g
+            heapq.heappush(heap, (-node.rank, next(order), node))
+
+    for node, g in roots:
+        deliver(node, g)
+    captured = {}
+    while heap:
+        node = heapq.heappop(heap)[2]
+        g = _apply_prehooks(node, pending.pop(node))
+        if capture is not None and node in capture:
+            captured[node] = g
+        if isinstance(node, AccumulateGrad):
+            if capture is None and (accumulate_into is None or node in accumulate_into):
+                _accumulate(node.variable, g, create_graph)
+            continue
+        if accumulate_into is not None and node in accumulate_into:
+            _accumulate_nonleaf(accumulate_into[node], g)
+        for (next_node, _), gi in zip(node.next_functions, _call_backward(node, g, retain_graph)):
+            if next_node is not None and gi is not None:
+                deliver(next_node, gi)
+    return captured
+
+
+def _apply_prehooks(node, g):
+    """Tensor hooks registered on a non-leaf, then ``retain_grad`` (always last, as in PyTorch)."""
+    if node._pre_hooks:
+        for hook in list(node._pre_hooks):
+            result = hook(g)
+            if result is not None:
+                g = result
+    retained = getattr(node, "_retained", None)
+    if retained:
+        for ref in retained:
+            t = ref()
+            if t is not None:
+                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+    return g
+
+
+def _call_backward(node, g, retain_graph):
+    """Run one node's backward; un-broadcast each gradient to its input's shape."""
+    grads = node.backward(g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(node.next_functions):
+        raise RuntimeError(
+            f"{node.name()}: backward returned {len(grads)} gradients for {len(node.next_functions)} inputs"
+        )
+    if not retain_graph:
+        node.release()
+    shaped = []
+    for gi, shape, needed in zip(grads, node.input_shapes, node.needs_input_grad):
+        if not needed or gi is None:
+            shaped.append(None)
+        else:
+            shaped.append(gi if gi.data.shape == shape else sum_to(gi, shape))
+    return shaped
+
+
+def _accumulate(leaf, g, create_graph) -> None:
+    """Add ``g`` into ``leaf.grad`` after the leaf's hooks; cast to the leaf's dtype if an op promoted it."""
+    if leaf._hooks:
+        for hook in list(leaf._hooks):
+            result = hook(g)
+            if result is not None:
+                g = result
+    if g.data.dtype != leaf.data.dtype:
+        g = g.to(leaf.dtype)
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    elif leaf.grad is None:
+        # copy: g may alias another leaf's gradient (a + b hands both the same one) or a user tensor
+        leaf.grad = _fresh(g)
+    elif leaf.grad.requires_grad:
+        leaf.grad = leaf.grad.detach() + g
+    else:
+        leaf.grad.data += g.data
+        leaf.grad._version[0] += 1
+
+
+def _accumulate_nonleaf(t, g) -> None:
+    g = g.detach()
+    t.grad = _fresh(g) if t.grad is None else t.grad + g
+
+
+def _fresh(g):
+    return Tensor._make(g.data.copy(), g.device)

@@ -1,0 +1,215 @@
+"""Function: one differentiable op, forward and backward side by side.
+
+A subclass writes ``forward`` on raw arrays (NumPy or CuPy, through the
+array module of the inputs) and ``backward`` with gpugrad ops on tensors, so
+gradients are differentiable themselves (``create_graph=True``) for free::
+
+    class Sin(Function):
+        saves_inputs = (0,)
+
+        def forward(self, x):
+            return self.xp.sin(x)
+
+        def backward(self, gy):
+            (x,) = self.saved_tensors
+            return gy * x.cos()
+
+Calling an instance (``Sin()(t)``) runs forward and, when grad mode is on
+and an input requires grad, makes the instance the output's ``grad_fn``: a
+node of the tape holding only what backward needs.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from .grad_mode import _state
+
+# Set by gpugrad.tensor once Tensor exists (tensor.py imports this module, so
+# importing it back here would be a cycle; a late import per call costs time).
+Tensor = None
+check_same_device = None
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class Node:
+    """A vertex of the backward graph; ``Function`` and ``AccumulateGrad`` are nodes.
+
+    ``next_functions`` holds, per input, ``(node, 0)`` for the node that
+    produced it (or accumulates into it), or ``(None, 0)``. ``rank`` is one
+    more than the highest rank among them, so processing nodes from the
+    highest rank down visits every node after all its consumers.
+    """
+
+    next_functions: tuple = ()
+    rank = 0
+    _pre_hooks = None  # set per node only when a hook is registered
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def register_prehook(self, hook):
+        """Run ``hook(grad)`` on the gradient reaching this node; a returned value replaces it."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _RemovableHandle(self._pre_hooks, hook)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class _RemovableHandle:
+    """What ``register_hook`` returns; ``handle.remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf tensor's ``.grad``."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+
+def accumulator_of(leaf) -> AccumulateGrad:
+    """The one AccumulateGrad node of a leaf, cached weakly on it (the node holds the leaf strongly)."""
+    ref = leaf._accumulator
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(leaf)
+        leaf._accumulator = weakref.ref(node)
+    return node
+
+
+class Function(Node):
+    """Base class of differentiable ops; see the module docstring.
+
+    Class attributes a subclass may set:
+        saves_inputs: indices of inputs that ``backward`` reads as ``saved_tensors``.
+        saves_output: whether ``backward`` reads the output as ``saved_output``.
+        backward_name: the ``grad_fn`` name; default ``<ClassName>Backward0``.
+
+    Instance attributes while forward runs: ``device``, ``xp`` (its array
+    module) and, when the op is recorded, ``needs_input_grad`` (a tuple of bools, so forward can skip work).
+    """
+
+    saves_inputs: tuple = ()
+    saves_output = False
+    backward_name = None
+    _saved = None
+    _output_data = None
+    _freed = False
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        raise NotImplementedError
+
+    def name(self) -> str:
+        return self.backward_name or type(self).__name__ + "Backward0"
+
+    def __call__(self, *inputs):
+        device = check_same_device(self, inputs)
+        self.device, self.xp = device, device.xp
+        record = _state.enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        if record:
+            self.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if device.type == "cpu":
+            data = self.forward(*arrays)
+        else:
+            data = _run_on_gpu(self, device, arrays)
+        out = Tensor._make(data, device, record)
+        if record:
+            self._connect(inputs, out)
+        return out
+
+    def _connect(self, inputs, out) -> None:
+        """Make this node ``out.grad_fn``: edges to input nodes, saved tensors, input shapes."""
+        edges, shapes, rank = [], [], 0
+        for x, needed in zip(inputs, self.needs_input_grad):
+            if needed:
+                node = x.grad_fn if x.grad_fn is not None else accumulator_of(x)
+                rank = max(rank, node.rank)
+                edges.append((node, 0))
+                shapes.append(x.data.shape)
+            else:
+                edges.append((None, 0))
+                shapes.append(None)
+        self.next_functions = tuple(edges)
+        self.input_shapes = shapes
+        self.rank = rank + 1
+        if self.saves_inputs:
+            self._saved = tuple(
+                (inputs[i], inputs[i]._version[0]) if isinstance(inputs[i], Tensor) else (inputs[i], None)
+                for i in self.saves_inputs
+            )
+        if self.saves_output:
+            self._output_data = out.data
+            self._output_version = out._version
+            self._output_version_at_save = out._version[0]
+        out.grad_fn = self
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The inputs named in ``saves_inputs``; raises if freed or modified in place since."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        for tensor, version in self._saved:
+            if version is not None and tensor._version[0] != version:
+                raise RuntimeError(_modified_message(self, tensor._version[0], version))
+        return tuple(tensor for tensor, _ in self._saved)
+
+    @property
+    def saved_output(self):
+        """The output as a tensor whose ``grad_fn`` is this node (so double backward sees it)."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        if self._output_version[0] != self._output_version_at_save:
+            raise RuntimeError(_modified_message(self, self._output_version[0], self._output_version_at_save))
+        out = Tensor._make(self._output_data, self.device, True)
+        out._version = self._output_version
+        out.grad_fn = self
+        return out
+
+    def release(self) -> None:
+        """Free what backward needed; called by the engine unless ``retain_graph``."""
+        if self._saved is not None or self._output_data is not None:
+            self._saved = None
+            self._output_data = None
+            self._freed = True
+
+
+def _modified_message(node, now: int, expected: int) -> str:
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: a tensor saved by {node.name()} is at version {now}; expected version "
+        f"{expected} instead. Hint: the tensor was changed in place (add_, mul_, x[i] = v, ...) "
+        "after it was used; use an out-of-place op (x = x + y) or .clone() it before the change."
+    )
+
+
+def _run_on_gpu(function, device, arrays):
+    """Run forward on ``device``; on out-of-memory free CuPy's cached blocks and retry once."""
+    from ..backends.memory import run_with_oom_retry
+
+    return run_with_oom_retry(function, device, arrays)

@@ -1,0 +1,671 @@
+"""Elementwise ops: arithmetic, math functions, activations, comparisons.
+
+Each op is a small Function (forward on arrays, backward with gpugrad ops)
+followed by its lowercase wrapper. Binary ops broadcast; the engine sums
+each gradient back to its input's shape, so backward formulas stay plain.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor, check_same_device
+
+_NUMBER = (int, float, bool)
+
+
+# ----------------------------------------------------------- type promotion
+def _check_operand(op: str, x) -> None:
+    if not isinstance(x, Tensor) and not isinstance(x, _NUMBER) and not _is_numpy_scalar(x):
+        raise TypeError(
+            f"{op}(): expected a Tensor or a Python number, got {type(x).__name__}; "
+            "wrap arrays with gg.tensor(...) (on the same device) first"
+        )
+
+
+def _is_numpy_scalar(x) -> bool:
+    return hasattr(x, "dtype") and getattr(x, "ndim", None) == 0 and not hasattr(x, "device")
+
+
+def promote(op: str, a, b, floating: bool = False):
+    """Cast tensor operands to PyTorch's result dtype (a Python number never upcasts a tensor of its category).
+
+    With ``floating`` (true division, math functions) an integer result becomes the default float.
+    """
+    _check_operand(op, a)
+    _check_operand(op, b)
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_t and b_t and a.data.dtype == b.data.dtype and not floating:
+        return a, b
+    target = dtypes.result_type(a, b)
+    if floating and target.category != dtypes.FLOAT:
+        target = dtypes.get_default_dtype()
+    if a_t and a.data.dtype != target.np:
+        a = a.to(target)
+    if b_t and b.data.dtype != target.np:
+        b = b.to(target)
+    if not a_t:
+        a = _scalar(a, target)
+    if not b_t:
+        b = _scalar(b, target)
+    return a, b
+
+
+def _scalar(value, target: dtypes.dtype):
+    """A Python number of the kind ``target`` holds, so NumPy/CuPy keep the tensor's dtype."""
+    if target.category == dtypes.FLOAT:
+        return float(value)
+    if target.category == dtypes.INT:
+        return int(value)
+    return bool(value)
+
+
+def as_float(x: Tensor) -> Tensor:
+    """``x`` itself if floating, else cast to the default float (what PyTorch does for sin(int_tensor))."""
+    if x.data.dtype.kind == "f":
+        return x
+    return x.to(dtypes.get_default_dtype())
+
+
+def _const(x: Tensor, array) -> Tensor:
+    """A non-differentiable tensor on ``x``'s device (masks and weights used in backward)."""
+    return Tensor._make(array, x.device)
+
+
+# ----------------------------------------------------------- device & dtype
+class ToCopy(Function):
+    """Move to another device and/or cast; the gradient goes back the same way."""
+
+    def __init__(self, device, dtype):
+        self.target_device, self.target_dtype = device, dtype
+
+    def forward(self, x):
+        self.source_device = self.device
+        self.source_dtype = dtypes.from_numpy_dtype(x.dtype)
+        moved = self.target_device.put(x) if self.target_device is not self.device else x
+        return moved.astype(self.target_dtype.np, copy=moved is x)
+
+    def backward(self, gy):
+        return gy.to(self.source_device, self.source_dtype)
+
+    def __call__(self, x):
+        out = super().__call__(x)
+        out.device = self.target_device  # forward ran with x's device; the result lives on the target
+        return out
+
+
+def to_copy(x: Tensor, device, dtype) -> Tensor:
+    """``x`` on ``device`` as ``dtype`` (what ``Tensor.to`` calls when something changes)."""
+    out = ToCopy(device, dtype)(x)
+    if not dtype.is_floating_point:  # integer/bool results never require grad
+        out.requires_grad, out.grad_fn = False, None
+    return out
+
+
+# ----------------------------------------------------------- arithmetic
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.saved_tensors
+        return gy * b if self.needs_input_grad[0] else None, gy * a if self.needs_input_grad[1] else None
+
+
+class Div(Function):
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.saved_tensors
+        ga = gy / b if self.needs_input_grad[0] else None
+        gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """``x ** c`` for a Python number ``c``."""
+
+    saves_inputs = (0,)
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x**self.exponent
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        c = self.exponent
+        if c == 0:
+            return gy * 0.0
+        return gy * c * x ** (c - 1)
+
+
+class PowTensor(Function):
+    """``a ** b`` with a tensor exponent."""
+
+    saves_inputs = (0, 1)
+    saves_output = True
+    backward_name = "PowBackward1"
+
+    def forward(self, a, b):
+        return a**b
+
+    def backward(self, gy):
+        a, b = self.saved_tensors
+        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
+        gb = gy * self.saved_output * log(_where_positive(a)) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class RPow(Function):
+    """``c ** x`` for a Python number base ``c``."""
+
+    saves_output = True
+    backward_name = "PowBackward2"
+
+    def __init__(self, base):
+        self.base = base
+
+    def forward(self, x):
+        return self.xp.asarray(self.base, dtype=x.dtype) ** x
+
+    def backward(self, gy):
+        return gy * self.saved_output * math.log(self.base) if self.base > 0 else gy * 0.0
+
+
+def _where_positive(a: Tensor) -> Tensor:
+    """``a`` with non-positive entries replaced by 1, so log() of a base that was 0 contributes 0, not NaN."""
+    return where(_const(a, a.data > 0), a, 1.0)
+
+
+def add(a, b, alpha=1) -> Tensor:
+    """``a + alpha * b`` with broadcasting."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = promote("add", a, b)
+    return Add()(a, b)
+
+
+def sub(a, b, alpha=1) -> Tensor:
+    """``a - alpha * b`` with broadcasting."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = promote("sub", a, b)
+    return Sub()(a, b)
+
+
+def mul(a, b) -> Tensor:
+    a, b = promote("mul", a, b)
+    return Mul()(a, b)
+
+
+def div(a, b) -> Tensor:
+    """True division; integer inputs give the default float dtype, as in PyTorch."""
+    a, b = promote("div", a, b, floating=True)
+    return Div()(a, b)
+
+
+def neg(x: Tensor) -> Tensor:
+    return Neg()(x)
+
+
+def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``x ** exponent``; either side may be a Python number."""
+    if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
+        _check_operand("pow", exponent)
+        if x.data.dtype.kind != "f" and isinstance(exponent, float):
+            x = as_float(x)
+        return Pow(exponent)(x)
+    if not isinstance(x, Tensor):
+        _check_operand("pow", x)
+        exponent = as_float(exponent) if isinstance(x, float) else exponent
+        return RPow(x)(exponent)
+    x, exponent = promote("pow", x, exponent)
+    return PowTensor()(x, exponent)
+
+
+# ----------------------------------------------------------- unary math
+class Abs(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return self.xp.abs(x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy * _const(x, self.xp.sign(x.data))
+
+
+class Exp(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return self.xp.exp(x)
+
+    def backward(self, gy):
+        return gy * self.saved_output
+
+
+class Log(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return self.xp.log(x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy / x
+
+
+class Log1p(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return self.xp.log1p(x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy / (x + 1.0)
+
+
+class Sqrt(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return self.xp.sqrt(x)
+
+    def backward(self, gy):
+        return gy / (self.saved_output * 2.0)
+
+
+class Sin(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return self.xp.sin(x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy * cos(x)
+
+
+class Cos(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return self.xp.cos(x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return -gy * sin(x)
+
+
+class Tan(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return self.xp.tan(x)
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy * (y * y + 1.0)
+
+
+class Tanh(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return self.xp.tanh(x)
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy * (1.0 - y * y)
+
+
+class Sigmoid(Function):
+    saves_output = True
+
+    def forward(self, x):
+        # 1/(1+exp(-x)) overflows for very negative x; tanh form is stable everywhere
+        return self.xp.tanh(x * 0.5) * 0.5 + 0.5
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy * y * (1.0 - y)
+
+
+def _unary(cls):
+    def op(x: Tensor) -> Tensor:
+        return cls()(as_float(x))
+
+    op.__name__ = cls.__name__.lower()
+    op.__doc__ = f"Elementwise {op.__name__}; integer tensors are computed in the default float dtype."
+    return op
+
+
+exp = _unary(Exp)
+log = _unary(Log)
+log1p = _unary(Log1p)
+sqrt = _unary(Sqrt)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tan = _unary(Tan)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    return Abs()(x)
+
+
+def square(x: Tensor) -> Tensor:
+    return mul(x, x)
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    return div(1.0, sqrt(x))
+
+
+# ----------------------------------------------------------- activations
+class Relu(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return self.xp.maximum(x, 0)
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy * _const(y, (y.data > 0).astype(y.data.dtype))
+
+
+class LeakyRelu(Function):
+    saves_inputs = (0,)
+
+    def __init__(self, negative_slope):
+        self.slope = negative_slope
+
+    def forward(self, x):
+        return self.xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        xp = self.xp
+        return gy * _const(x, xp.where(x.data > 0, 1.0, self.slope).astype(x.data.dtype))
+
+
+class Gelu(Function):
+    """GELU, exact (erf) by default or PyTorch's ``approximate="tanh"``."""
+
+    saves_inputs = (0,)
+
+    def __init__(self, approximate: str):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu(): approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return x * _gelu_cdf_array(self.xp, x, self.approximate)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy * gelu_derivative(x, self.approximate)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _gelu_cdf_array(xp, x, approximate):
+    if approximate == "tanh":
+        return 0.5 * (1.0 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+    return 0.5 * (1.0 + erf_array(xp, x * (1.0 / math.sqrt(2.0))))
+
+
+def gelu_derivative(x: Tensor, approximate: str) -> Tensor:
+    """d gelu / dx written with gpugrad ops, so GELU is twice differentiable."""
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
+        t = tanh(inner)
+        d_inner = (x * x * (3 * 0.044715) + 1.0) * _SQRT_2_OVER_PI
+        return (t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * d_inner
+    cdf = Erf()(x * (1.0 / math.sqrt(2.0))) * 0.5 + 0.5
+    pdf = exp(x * x * -0.5) * (1.0 / math.sqrt(2.0 * math.pi))
+    return cdf + x * pdf
+
+
+class Erf(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return erf_array(self.xp, x)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return gy * exp(-(x * x)) * (2.0 / math.sqrt(math.pi))
+
+
+def erf_array(xp, x):
+    """erf on an array: CuPy's or SciPy's when present, else ``math.erf`` per element (exact, slower)."""
+    if xp.__name__ == "cupy":
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.erf(x)
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        flat = [math.erf(v) for v in x.ravel().tolist()]
+        return xp.asarray(flat, dtype=x.dtype).reshape(x.shape)
+    return scipy_erf(x).astype(x.dtype, copy=False)
+
+
+def erf(x: Tensor) -> Tensor:
+    return Erf()(as_float(x))
+
+
+class Softplus(Function):
+    saves_inputs = (0,)
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp, bx = self.xp, x * self.beta
+        # log1p(exp(bx)) overflows for large bx; the linear branch is exact there to float precision
+        soft = xp.log1p(xp.exp(xp.minimum(bx, self.threshold))) / self.beta
+        return xp.where(bx > self.threshold, x, soft).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        linear = _const(x, x.data * self.beta > self.threshold)
+        return where(linear, gy, gy * sigmoid(x * self.beta))
+
+
+class Clamp(Function):
+    saves_inputs = (0,)
+
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        return self.xp.clip(x, self.low, self.high).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        inside = self.xp.ones(x.data.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x.data >= self.low
+        if self.high is not None:
+            inside &= x.data <= self.high
+        return gy * _const(x, inside.astype(x.data.dtype))
+
+
+def relu(x: Tensor) -> Tensor:
+    return Relu()(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return LeakyRelu(negative_slope)(x)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU; ``approximate="tanh"`` uses the tanh formula, as in PyTorch."""
+    return Gelu(approximate)(as_float(x))
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return Softplus(beta, threshold)(as_float(x))
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
+    if min is None and max is None:
+        raise ValueError("clamp(): at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp(min, max)(x)
+
+
+clip = clamp
+
+
+# ----------------------------------------------------------- binary selections
+class Maximum(Function):
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return self.xp.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved_tensors
+        return _split_by_weight(gy, a, b, self.xp.greater)
+
+
+class Minimum(Function):
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return self.xp.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved_tensors
+        return _split_by_weight(gy, a, b, self.xp.less)
+
+
+def _split_by_weight(gy, a, b, wins):
+    """Gradient to the winning side; ties split evenly, as PyTorch does for maximum/minimum."""
+    a_data = a.data if isinstance(a, Tensor) else a
+    b_data = b.data if isinstance(b, Tensor) else b
+    dtype = gy.data.dtype
+    weight = wins(a_data, b_data).astype(dtype) + (a_data == b_data).astype(dtype) * 0.5
+    w = _const(gy, weight)
+    return gy * w, gy * (1.0 - w)
+
+
+def maximum(a, b) -> Tensor:
+    a, b = promote("maximum", a, b)
+    return Maximum()(a, b)
+
+
+def minimum(a, b) -> Tensor:
+    a, b = promote("minimum", a, b)
+    return Minimum()(a, b)
+
+
+class Where(Function):
+    def forward(self, condition, a, b):
+        self.condition = condition
+        return self.xp.where(condition, a, b)
+
+    def backward(self, gy):
+        mask = _const(gy, self.condition)
+        zero = gy * 0.0
+        return None, Where()(mask, gy, zero), Where()(mask, zero, gy)
+
+
+def where(condition: Tensor, a, b) -> Tensor:
+    """Elementwise ``a`` where ``condition`` is true, else ``b``; gradients flow to the chosen side."""
+    if not isinstance(condition, Tensor) or condition.data.dtype.kind != "b":
+        raise TypeError("where(): condition must be a bool Tensor (e.g. x > 0)")
+    a, b = promote("where", a, b)
+    return Where()(condition, a, b)
+
+
+# ----------------------------------------------------------- comparisons (no grad)
+def _compare(name: str, ufunc_name: str):
+    def op(a, b) -> Tensor:
+        a, b = promote(name, a, b)
+        first = a if isinstance(a, Tensor) else b
+        device = check_same_device(op, (a, b))
+        xp = device.xp
+        a_data = a.data if isinstance(a, Tensor) else a
+        b_data = b.data if isinstance(b, Tensor) else b
+        return Tensor._make(getattr(xp, ufunc_name)(a_data, b_data), first.device)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."
+    return op
+
+
+eq = _compare("eq", "equal")
+ne = _compare("ne", "not_equal")
+lt = _compare("lt", "less")
+le = _compare("le", "less_equal")
+gt = _compare("gt", "greater")
+ge = _compare("ge", "greater_equal")
+
+
+def logical_not(x: Tensor) -> Tensor:
+    return Tensor._make(x.device.xp.logical_not(x.data), x.device)
+
+
+def isnan(x: Tensor) -> Tensor:
+    return Tensor._make(x.device.xp.isnan(x.data), x.device)
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return Tensor._make(x.device.xp.isfinite(x.data), x.device)
+
+
+def sign(x: Tensor) -> Tensor:
+    return Tensor._make(x.device.xp.sign(x.data), x.device)
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    check_same_device(allclose, (a, b))
+    return bool(a.device.xp.allclose(a.data, b.data, rtol=rtol, atol=atol))

@@ -1,0 +1,77 @@
+"""Matrix products (``@``), with PyTorch's rules for 1-D operands and batch broadcasting."""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .elementwise import promote
+from .shape import mT, squeeze, unsqueeze
+
+
+class MatMul(Function):
+    """``a @ b``; on CUDA this is CuPy's matmul, i.e. cuBLAS."""
+
+    saves_inputs = (0, 1)
+    backward_name = "MmBackward0"
+
+    def forward(self, a, b):
+        if a.ndim == 1 and b.ndim == 1:
+            self.backward_name = "DotBackward0"
+        elif a.ndim > 2 or b.ndim > 2:
+            self.backward_name = "BmmBackward0"
+        return self.xp.matmul(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:
+            return gy * b if need_a else None, gy * a if need_b else None
+        if a.ndim == 1:  # (k) @ (..., k, n): treat a as a (1, k) row
+            gy2 = unsqueeze(gy, -2)
+            ga = matmul(gy2, mT(b)) if need_a else None  # (..., 1, k); the engine sums it to (k,)
+            gb = matmul(unsqueeze(a, -1), gy2) if need_b else None
+            return ga, gb
+        if b.ndim == 1:  # (..., m, k) @ (k): treat b as a (k, 1) column
+            gy2 = unsqueeze(gy, -1)
+            ga = matmul(gy2, unsqueeze(b, 0)) if need_a else None
+            gb = squeeze(matmul(mT(a), gy2), -1) if need_b else None
+            return ga, gb
+        return matmul(gy, mT(b)) if need_a else None, matmul(mT(a), gy) if need_b else None
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with broadcasting over batch dimensions, as ``torch.matmul``.
+
+    Example:
+        >>> gg.randn(8, 3, 4) @ gg.randn(4, 5)   # shape (8, 3, 5)
+    """
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"matmul(): both operands must be Tensors, got {type(a).__name__} and {type(b).__name__}")
+    if a.data.ndim == 0 or b.data.ndim == 0:
+        raise RuntimeError(
+            f"matmul(): both arguments need at least 1 dimension, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    k_a = a.data.shape[-1]
+    k_b = b.data.shape[-2] if b.data.ndim > 1 else b.data.shape[0]
+    if k_a != k_b:
+        raise RuntimeError(
+            f"matmul(): mat1 and mat2 shapes cannot be multiplied ({_describe(a)} and {_describe(b)}): "
+            f"the last dimension of the first ({k_a}) must equal the "
+            f"{'second-to-last' if b.data.ndim > 1 else 'only'} dimension of the second ({k_b})"
+        )
+    a, b = promote("matmul", a, b)
+    return MatMul()(a, b)
+
+
+def _describe(x: Tensor) -> str:
+    return "x".join(str(s) for s in x.shape)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    if a.data.ndim != 1 or b.data.ndim != 1:
+        raise RuntimeError(f"dot(): 1D tensors expected, but got {a.data.ndim}D and {b.data.ndim}D tensors")
+    return matmul(a, b)
+
+
+mm = matmul
+bmm = matmul

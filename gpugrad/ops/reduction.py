@@ -1,0 +1,295 @@
+"""Reductions with PyTorch's ``dim``/``keepdim``, and softmax-family ops."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..tensor import Tensor, _wrap_dim
+from .elementwise import _const, as_float, exp, log, sqrt
+from .shape import expand, reshape
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def _dims(op: str, x: Tensor, dim) -> tuple | None:
+    """``dim`` as a sorted tuple of non-negative axes, or None for all of them."""
+    if dim is None:
+        return None
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple(sorted({_wrap_dim(op, d, x.data.ndim) for d in dims}))
+
+
+def _grad_to_input(gy: Tensor, in_shape: tuple, axes, keepdim: bool) -> Tensor:
+    """Broadcast a reduced gradient back over the reduced axes."""
+    if axes is None:
+        axes = tuple(range(len(in_shape)))
+    if not keepdim:
+        kept = tuple(1 if i in axes else s for i, s in enumerate(in_shape))
+        gy = reshape(gy, *kept)
+    return expand(gy, *in_shape)
+
+
+class Sum(Function):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+        if axes is not None:
+            self.backward_name = "SumBackward1"
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim)
+
+
+class Mean(Function):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+        if axes is not None:
+            self.backward_name = "MeanBackward1"
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x.mean(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        count = _count(self.in_shape, self.axes)
+        return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim) / max(count, 1)
+
+
+def _count(shape: tuple, axes) -> int:
+    n = 1
+    for i, s in enumerate(shape):
+        if axes is None or i in axes:
+            n *= s
+    return n
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Sum over all elements or over ``dim`` (an int or a tuple); bool/int sums are int64 as in PyTorch."""
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind in "biu":
+        x = x.to(dtypes.int64)
+    return Sum(_dims("sum", x, dim), keepdim)(x)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if x.data.dtype.kind != "f":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
+            f"complex dtype. Got: {x.dtype}; cast first with .float()"
+        )
+    return Mean(_dims("mean", x, dim), keepdim)(x)
+
+
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes = _dims("var", x, dim)
+    x = as_float(x)
+    centered = x - mean(x, dim=axes, keepdim=True)
+    n = _count(x.data.shape, axes)
+    return sum(centered * centered, dim=axes, keepdim=keepdim) / max(n - correction, 0)
+
+
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None) -> Tensor:
+    return sqrt(var(x, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
+
+
+class Extreme(Function):
+    """max/min over all elements or ``axes`` (amax/amin); ties share the gradient evenly."""
+
+    saves_inputs = (0,)
+    saves_output = True
+
+    def __init__(self, kind, axes, keepdim):
+        self.kind, self.axes, self.keepdim = kind, axes, keepdim
+        self.backward_name = f"A{kind}Backward0" if axes is not None else f"{kind.capitalize()}Backward1"
+
+    def forward(self, x):
+        if x.size == 0 and (self.axes is None or any(x.shape[a] == 0 for a in self.axes)):
+            raise RuntimeError(f"{self.kind}(): Expected reduction dim to be specified for input.numel() == 0")
+        reduce = self.xp.amax if self.kind == "max" else self.xp.amin
+        return reduce(x, axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        y = self.saved_output.data
+        if not self.keepdim and self.axes is not None:
+            y = y.reshape([1 if i in self.axes else s for i, s in enumerate(x.data.shape)])
+        hits = (x.data == y).astype(x.data.dtype)
+        hits /= hits.sum(axis=self.axes, keepdims=True)
+        return _grad_to_input(gy, x.data.shape, self.axes, self.keepdim) * _const(x, hits)
+
+
+class ExtremeAlongDim(Function):
+    """max/min along one dim that also returns indices; the gradient goes to the chosen index."""
+
+    def __init__(self, kind, axis, keepdim):
+        self.kind, self.axis, self.keepdim = kind, axis, keepdim
+        self.backward_name = f"{kind.capitalize()}Backward0"
+
+    def forward(self, x):
+        xp = self.xp
+        arg = xp.argmax if self.kind == "max" else xp.argmin
+        idx = xp.expand_dims(arg(x, axis=self.axis), self.axis)
+        self.indices = idx
+        self.in_shape = x.shape
+        values = xp.take_along_axis(x, idx, axis=self.axis)
+        return values if self.keepdim else values.squeeze(self.axis)
+
+    def backward(self, gy):
+        xp = self.xp
+        positions = [1] * len(self.in_shape)
+        positions[self.axis] = self.in_shape[self.axis]
+        chosen = (xp.arange(self.in_shape[self.axis]).reshape(positions) == self.indices).astype(gy.data.dtype)
+        return _grad_to_input(gy, self.in_shape, (self.axis,), self.keepdim) * _const(gy, chosen)
+
+
+def _extreme(kind: str, x: Tensor, dim, keepdim: bool):
+    if dim is None:
+        return Extreme(kind, None, False)(x)
+    if isinstance(dim, Tensor):  # max(a, b) spelled as torch.max(a, b)
+        from .elementwise import maximum, minimum
+
+        return (maximum if kind == "max" else minimum)(x, dim)
+    axis = _wrap_dim(kind, dim, x.data.ndim)
+    if x.data.shape[axis] == 0:
+        raise IndexError(f"{kind}(): Expected reduction dim {axis} to have non-zero size")
+    f = ExtremeAlongDim(kind, axis, keepdim)
+    values = f(x)
+    indices = Tensor._make(f.indices if keepdim else f.indices.squeeze(axis), x.device)
+    return values_indices(values, indices.to(dtypes.int64))
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """The largest element, or ``(values, indices)`` along ``dim``, as ``torch.max``."""
+    return _extreme("max", x, dim, keepdim)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """The smallest element, or ``(values, indices)`` along ``dim``, as ``torch.min``."""
+    return _extreme("min", x, dim, keepdim)
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Extreme("max", _dims("amax", x, dim), keepdim)(x)
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Extreme("min", _dims("amin", x, dim), keepdim)(x)
+
+
+def _arg(kind: str, x: Tensor, dim, keepdim: bool) -> Tensor:
+    xp = x.device.xp
+    fn = xp.argmax if kind == "max" else xp.argmin
+    if dim is None:
+        out = fn(x.data)
+        if keepdim:
+            out = out.reshape((1,) * x.data.ndim)
+    else:
+        out = fn(x.data, axis=_wrap_dim(f"arg{kind}", dim, x.data.ndim), keepdims=keepdim)
+    return Tensor._make(xp.asarray(out, dtype=xp.int64), x.device)
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the largest element (flattened when ``dim`` is None); int64, not differentiable."""
+    return _arg("max", x, dim, keepdim)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg("min", x, dim, keepdim)
+
+
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` along ``dim``, computed stably by shifting by the max."""
+    axes = _dims("logsumexp", x, dim)
+    x = as_float(x)
+    shift = amax(x.detach(), dim=axes, keepdim=True)
+    xp = x.device.xp
+    shift = Tensor._make(xp.where(xp.isfinite(shift.data), shift.data, 0), x.device)  # all -inf rows stay -inf
+    out = log(sum(exp(x - shift), dim=axes, keepdim=True)) + shift
+    return out if keepdim else reshape(out, *[s for i, s in enumerate(out.shape) if i not in axes])
+
+
+class Softmax(Function):
+    saves_output = True
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = self.xp
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def backward(self, gy):
+        y = self.saved_output
+        return y * (gy - sum(gy * y, dim=self.axis, keepdim=True))
+
+
+class LogSoftmax(Function):
+    saves_output = True
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = self.xp
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy):
+        y = self.saved_output
+        return gy - exp(y) * sum(gy, dim=self.axis, keepdim=True)
+
+
+def softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``, stable for large inputs."""
+    x = x.to(dtype) if dtype is not None else as_float(x)
+    return Softmax(_wrap_dim("softmax", dim, x.data.ndim))(x)
+
+
+def log_softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed without forming the softmax."""
+    x = x.to(dtype) if dtype is not None else as_float(x)
+    return LogSoftmax(_wrap_dim("log_softmax", dim, x.data.ndim))(x)
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    axes = _dims("all", x, dim)
+    return Tensor._make(x.device.xp.all(x.data, axis=axes, keepdims=keepdim), x.device)
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    axes = _dims("any", x, dim)
+    return Tensor._make(x.device.xp.any(x.data, axis=axes, keepdims=keepdim), x.device)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Product of elements; the gradient is computed as ``prod / x`` (inputs must be nonzero)."""
+    axes = _dims("prod", x, dim)
+    return _Prod(axes, keepdim)(x)
+
+
+class _Prod(Function):
+    backward_name = "ProdBackward0"
+    saves_inputs = (0,)
+    saves_output = True
+
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, x):
+        return x.prod(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        y = _grad_to_input(self.saved_output, x.data.shape, self.axes, self.keepdim)
+        return _grad_to_input(gy, x.data.shape, self.axes, self.keepdim) * y / x

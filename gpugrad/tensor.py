@@ -1,0 +1,429 @@
+"""Tensor: an array on a device, plus what autograd needs to differentiate it.
+
+    >>> import gpugrad as gg
+    >>> x = gg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y
+    tensor(5., grad_fn=<SumBackward0>)
+    >>> y.backward()
+    >>> x.grad
+    tensor([2., 4.])
+
+The math methods (``x.sin()``, ``x + y``, ``x[0]``, ...) are installed by
+``gpugrad.ops``; this module holds state, conversion and the autograd entry
+points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes
+from .autograd import function as _function
+from .autograd.grad_mode import _state
+from .device import Device, device as to_device, get_default_device
+
+
+class Tensor:
+    """A multi-dimensional array on a device that can record the ops applied to it.
+
+    Attributes:
+        data: the NumPy (cpu) or CuPy (cuda) array holding the values.
+        device: the :class:`~gpugrad.device.Device` the data lives on.
+        requires_grad: whether ops on this tensor are recorded for backward.
+        grad: the accumulated gradient (a Tensor) of a leaf, or None.
+        grad_fn: the node that produced this tensor, None for leaves.
+    """
+
+    __slots__ = (
+        "data", "device", "requires_grad", "grad", "grad_fn", "name",
+        "_version", "_accumulator", "_hooks", "_retains_grad", "__weakref__",
+    )
+    __array_priority__ = 1000  # numpy_scalar * tensor defers to Tensor.__rmul__
+
+    def __init__(self, data, dtype=None, device=None, requires_grad: bool = False):
+        self._take(tensor(data, dtype=dtype, device=device, requires_grad=requires_grad))
+
+    def _take(self, other: "Tensor") -> None:
+        """Become ``other`` (used by constructors such as ``Parameter``)."""
+        for slot in Tensor.__slots__[:-1]:
+            setattr(self, slot, getattr(other, slot))
+
+    @staticmethod
+    def _make(data, device: Device, requires_grad: bool = False) -> "Tensor":
+        """Wrap an array already on ``device`` without copying or checking (the ops' fast path)."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.device = device
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        t.name = None
+        t._version = [0]  # a box, shared with views, so in-place changes show through them
+        t._accumulator = None
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    # ----------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self.data.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (user-created, or results with no grad)."""
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def _version_number(self) -> int:
+        return self._version[0]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        """The shape, or the length of dimension ``dim``."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_wrap_dim("size", dim, self.data.ndim)]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.dtype.itemsize
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    __hash__ = object.__hash__  # == is elementwise, so hash by identity as PyTorch does
+
+    # ----------------------------------------------------------- requires_grad
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place on a leaf; returns self."""
+        if not self.is_leaf:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if requires_grad and not dtypes.from_numpy_dtype(self.data.dtype).is_floating_point:
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {self.dtype}; "
+                "convert first with .to(gg.float32)"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data (and version counter), outside the graph."""
+        out = Tensor._make(self.data, self.device)
+        out._version = self._version
+        return out
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        node = self.grad_fn
+        if getattr(node, "_retained", None) is None:
+            node._retained = []
+        node._retained.append(_weakref(self))
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it.
+
+        Example:
+            >>> h = x.register_hook(lambda g: g * 2)   # doubles the gradient reaching x
+            >>> h.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.register_prehook(hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _function._RemovableHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see ``gpugrad.autograd.backward``."""
+        from .autograd.engine import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    # ------------------------------------------------------------- conversion
+    def item(self):
+        """The value of a one-element tensor as a Python number (a device sync on GPU)."""
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar; "
+                "item() needs exactly one element (index or reduce first)"
+            )
+        from .backends import to_host
+
+        return to_host(self.data).item()
+
+    def tolist(self):
+        from .backends import to_host
+
+        return to_host(self.data).tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The NumPy array behind a CPU tensor (shared memory, no copy)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.device.type != "cpu":
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. "
+                "Use Tensor.cpu() to copy the tensor to host memory first."
+            )
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if dtypes.from_numpy_dtype(self.data.dtype).category != dtypes.INT:
+            raise TypeError(f"only integer tensors of a single element can be converted to an index, got {self.dtype}")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} values is ambiguous; use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """Move and/or cast: ``t.to("cuda")``, ``t.to(gg.float64)``, ``t.to("cpu", gg.float16)``, ``t.to(other)``.
+
+        Returns self when nothing changes, else a new tensor; gradients flow back
+        through the move or cast to the original device and dtype.
+        """
+        target_device, target_dtype = _parse_to_args(args, kwargs)
+        from .ops.elementwise import to_copy
+
+        same_device = target_device is None or target_device is self.device
+        same_dtype = target_dtype is None or target_dtype.np == self.data.dtype
+        if same_device and same_dtype:
+            return self
+        return to_copy(self, target_device or self.device, target_dtype or self.dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to(to_device("cpu"))
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to(to_device("cuda" if device is None else device))
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def double(self) -> "Tensor":
+        return self.to(dtypes.float64)
+
+    def float(self) -> "Tensor":
+        return self.to(dtypes.float32)
+
+    def half(self) -> "Tensor":
+        return self.to(dtypes.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(dtypes.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(dtypes.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(dtypes.bool_)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    # ------------------------------------------------------------------ repr
+    def __repr__(self) -> str:
+        from .backends import to_host
+
+        body = np.array2string(
+            to_host(self.data), separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, precision=4
+        )
+        extras = []
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        dt = self.dtype
+        if dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_) or self.data.size == 0:
+            extras.append(f"dtype={dt}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+def _weakref(obj):
+    import weakref
+
+    return weakref.ref(obj)
+
+
+def _parse_to_args(args, kwargs):
+    """Split ``.to()``'s PyTorch-style arguments into (device or None, dtype or None)."""
+    target_device = kwargs.pop("device", None)
+    target_dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("copy", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            target_device, target_dtype = arg.device, arg.dtype
+        elif isinstance(arg, (Device, str)) and not (isinstance(arg, str) and arg in dtypes._BY_NAME):
+            target_device = arg
+        elif isinstance(arg, int) and not isinstance(arg, bool):
+            target_device = arg
+        else:
+            target_dtype = arg
+    return (
+        None if target_device is None else to_device(target_device),
+        None if target_dtype is None else dtypes.to_dtype(target_dtype),
+    )
+
+
+def _wrap_dim(op: str, dim: int, ndim: int) -> int:
+    """A dimension index in range(ndim) (negative dims count from the end), or a clear IndexError."""
+    limit = max(ndim, 1)
+    if not -limit <= dim < limit:
+        raise IndexError(
+            f"{op}(): dimension out of range (expected to be in range of [{-limit}, {limit - 1}], but got {dim})"
+        )
+    return dim % limit
+
+
+def check_same_device(function, inputs) -> Device:
+    """The device shared by the tensors among ``inputs``; an error naming both and the fix otherwise."""
+    found = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if found is None:
+                found = x.device
+            elif x.device is not found:
+                name = getattr(function, "__name__", None) or type(function).__name__.lower()
+                raise RuntimeError(
+                    f"{name}(): expected all tensors to be on the same device, but found at least two "
+                    f"devices, {found} and {x.device}. Move one with .to('{found}') or .to('{x.device}'); "
+                    "gpugrad never moves data between devices implicitly."
+                )
+    if found is None:
+        name = getattr(function, "__name__", None) or type(function).__name__.lower()
+        raise TypeError(f"{name}(): needs at least one Tensor argument")
+    return found
+
+
+_function.Tensor = Tensor
+_function.check_same_device = check_same_device
+
+
+# ------------------------------------------------------------------ creation
+def _as_array(data, dtype, device: Device):
+    """An array of ``data`` on ``device``, typed as ``torch.tensor`` would type it."""
+    given_array = isinstance(data, np.ndarray) or _is_device_array(data)
+    array = data if given_array else np.asarray(_unwrap_nested(data))
+    if dtype is not None:
+        np_dtype = dtypes.to_dtype(dtype).np
+    elif given_array:
+        np_dtype = dtypes.from_numpy_dtype(array.dtype).np  # an array keeps its dtype
+    else:
+        np_dtype = _python_data_dtype(array)
+    array = device.put(array)
+    if array.dtype != np_dtype:
+        array = array.astype(np_dtype)
+    return array
+
+
+def _is_device_array(data) -> bool:
+    from .backends import is_cupy_array
+
+    return is_cupy_array(data)
+
+
+def _unwrap_nested(data):
+    """Lists holding one-element tensors (``[t0, t1]``) become lists of numbers."""
+    if isinstance(data, (list, tuple)):
+        return [_unwrap_nested(x) for x in data]
+    if isinstance(data, Tensor):
+        return data.tolist()
+    return data
+
+
+def _python_data_dtype(array) -> np.dtype:
+    """PyTorch's defaults for Python data: floats -> the default float, ints -> int64, bools -> bool."""
+    kind = array.dtype.kind
+    if kind == "f":
+        return dtypes.get_default_dtype().np
+    if kind in "iu":
+        return np.dtype(np.int64)
+    if kind == "b":
+        return np.dtype(np.bool_)
+    raise TypeError(f"tensor(): cannot make a tensor from Python data of type {array.dtype} (expected numbers)")
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor copied from ``data`` (nested lists, numbers, a NumPy/CuPy array or a Tensor).
+
+    Python floats become the default dtype (float32), Python ints int64; a NumPy
+    array keeps its dtype, as ``torch.tensor`` does.
+
+    Example:
+        >>> gg.tensor([[1, 2], [3, 4]], dtype=gg.float64, requires_grad=True)
+    """
+    if isinstance(data, Tensor):
+        dev = to_device(device) if device is not None else data.device
+        data = data.data
+    else:
+        dev = to_device(device) if device is not None else get_default_device()
+    array = _as_array(data, dtype, dev)
+    if array is data or (isinstance(data, np.ndarray) and np.shares_memory(array, data)):
+        array = array.copy()
+    t = Tensor._make(array, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

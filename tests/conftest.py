@@ -1,0 +1,35 @@
+"""Shared fixtures: the devices to test on, and the ``gpu`` marker's skip rule.
+
+A test parametrised with the ``device`` fixture runs once per device; the cuda
+case is marked ``gpu`` automatically and skips with gg.cuda's reason when no
+GPU is usable, so CPU CI reports exactly how many GPU cases it did not run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import gpugrad as gg
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+def pytest_collection_modifyitems(config, items):
+    if gg.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason=f"no usable CUDA device: {gg.cuda.unavailable_reason()}")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each test using this fixture runs on the CPU and (when present) the GPU."""
+    return gg.device(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    gg.manual_seed(0)
+    yield
