@@ -23,6 +23,9 @@ from .ops import *  # noqa: F401,F403 - the functional op set under gg.
 from .ops import _METHODS  # noqa: F401 - installs the Tensor methods
 from .tensor import Tensor, tensor
 
+from . import nn, optim  # noqa: E402 - they build on the op set above
+from .serialization import load, save  # noqa: E402
+
 double, half, long = float64, float16, int64
 float = float32  # noqa: A001 - PyTorch's alias
 

@@ -1,0 +1,1 @@
+"""gg.nn: Module, Parameter, layers and losses (being written)."""
