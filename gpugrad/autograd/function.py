@@ -105,6 +105,8 @@ class Function(Node):
     Class attributes a subclass may set:
         saves_inputs: indices of inputs that ``backward`` reads as ``saved_tensors``.
         saves_output: whether ``backward`` reads the output as ``saved_output``.
+        view_of_input: the output may share memory with input 0 (reshape, slicing):
+            it then shares input 0's version counter.
         backward_name: the ``grad_fn`` name; default ``<ClassName>Backward0``.
 
     Instance attributes while forward runs: ``device``, ``xp`` (its array
@@ -113,6 +115,7 @@ class Function(Node):
 
     saves_inputs: tuple = ()
     saves_output = False
+    view_of_input = False
     backward_name = None
     _saved = None
     _output_data = None
@@ -139,6 +142,8 @@ class Function(Node):
         else:
             data = _run_on_gpu(self, device, arrays)
         out = Tensor._make(data, device, record)
+        if self.view_of_input:  # an in-place change through either must invalidate both
+            out._version = inputs[0]._version
         if record:
             self._connect(inputs, out)
         return out
@@ -159,8 +164,10 @@ class Function(Node):
         self.input_shapes = shapes
         self.rank = rank + 1
         if self.saves_inputs:
+            keep = self.inputs_to_save()
             self._saved = tuple(
-                (inputs[i], inputs[i]._version[0]) if isinstance(inputs[i], Tensor) else (inputs[i], None)
+                (inputs[i], inputs[i]._version[0] if isinstance(inputs[i], Tensor) else None) if i in keep
+                else (None, None)
                 for i in self.saves_inputs
             )
         if self.saves_output:
@@ -168,6 +175,15 @@ class Function(Node):
             self._output_version = out._version
             self._output_version_at_save = out._version[0]
         out.grad_fn = self
+
+    def inputs_to_save(self) -> tuple:
+        """Which of ``saves_inputs`` backward will read, given ``needs_input_grad``.
+
+        Override to save less: ``a * b`` needs ``a`` only for ``b``'s gradient, so
+        ``h.mul_(3)`` must not pin (and then trip over) the old ``h``.
+        Unsaved entries read as None in ``saved_tensors``.
+        """
+        return self.saves_inputs
 
     @property
     def saved_tensors(self) -> tuple:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import grad
-from .grad_mode import no_grad
 
 
 class GradcheckError(AssertionError):
@@ -66,23 +65,25 @@ def _analytic(outputs, wrt) -> list:
 
 
 def _numerical(fn, inputs, wrt, eps: float) -> list:
-    """Per output, the central-difference Jacobian, perturbing each element of each input in turn."""
-    with no_grad():
-        sizes = [_host(o.data).size for o in _as_tuple(fn(*inputs))]
-        jacobians = [np.zeros((sum(x.data.size for x in wrt), n)) for n in sizes]
-        row = 0
-        for x in wrt:
-            flat = x.data.reshape(-1)  # a view: writes reach the tensor
-            for k in range(x.data.size):
-                original = flat[k].item()
-                flat[k] = original + eps
-                plus = [_host(o.data).ravel() for o in _as_tuple(fn(*inputs))]
-                flat[k] = original - eps
-                minus = [_host(o.data).ravel() for o in _as_tuple(fn(*inputs))]
-                flat[k] = original
-                for jac, p, m in zip(jacobians, plus, minus):
-                    jac[row, :] = (p - m) / (2 * eps)
-                row += 1
+    """Per output, the central-difference Jacobian, perturbing each element of each input in turn.
+
+    ``fn`` runs with grad mode as the caller has it: gradgradcheck's ``fn`` itself calls ``grad``.
+    """
+    sizes = [o.data.size for o in _as_tuple(fn(*inputs))]
+    jacobians = [np.zeros((sum(x.data.size for x in wrt), n)) for n in sizes]
+    row = 0
+    for x in wrt:
+        flat = x.data.reshape(-1)  # a view: writes reach the tensor
+        for k in range(x.data.size):
+            original = flat[k].item()
+            flat[k] = original + eps
+            plus = [_host(o.data).ravel() for o in _as_tuple(fn(*inputs))]
+            flat[k] = original - eps
+            minus = [_host(o.data).ravel() for o in _as_tuple(fn(*inputs))]
+            flat[k] = original
+            for jac, p, m in zip(jacobians, plus, minus):
+                jac[row, :] = (p - m) / (2 * eps)
+            row += 1
     return jacobians
 
 

@@ -121,8 +121,14 @@ class Sub(Function):
         return gy, -gy
 
 
+def _other_needs_grad(function) -> tuple:
+    """For products: input i is read only to form the gradient of the other input."""
+    return tuple(i for i in (0, 1) if function.needs_input_grad[1 - i])
+
+
 class Mul(Function):
     saves_inputs = (0, 1)
+    inputs_to_save = _other_needs_grad
 
     def forward(self, a, b):
         return a * b
@@ -134,6 +140,9 @@ class Mul(Function):
 
 class Div(Function):
     saves_inputs = (0, 1)
+
+    def inputs_to_save(self):
+        return (0, 1) if self.needs_input_grad[1] else (1,)
 
     def forward(self, a, b):
         return a / b

@@ -9,6 +9,8 @@ bump and refuse to run backward with a clear message.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
@@ -16,12 +18,32 @@ from . import elementwise as ew
 from .shape import IndexPut, expand, normalize_index
 
 
-def _alias(t: Tensor) -> Tensor:
-    """A second Tensor object for ``t``'s current value and graph position (same memory and version box)."""
-    alias = Tensor._make(t.data, t.device, t.requires_grad)
-    alias.grad_fn = t.grad_fn
-    alias._version = t._version
-    return alias
+def _old_value(t: Tensor) -> Tensor:
+    """A second Tensor for ``t``'s current value and graph position, on a copy of its data.
+
+    The recorded op may save its input for backward (``mul_`` needs the old
+    factor); ``t``'s memory is overwritten right after, so the saved value must
+    live elsewhere, with its own version counter that nothing else bumps.
+    """
+    old = Tensor._make(t.data.copy(), t.device, t.requires_grad)
+    old.grad_fn = t.grad_fn
+    return old
+
+
+def _check_broadcast(op: str, t: Tensor, other) -> None:
+    """In-place results keep ``t``'s shape: ``other`` must broadcast to it, not the other way round."""
+    if not isinstance(other, Tensor):
+        return
+    try:
+        shape = np.broadcast_shapes(t.shape, other.shape)
+    except ValueError:
+        shape = None
+    if shape != tuple(t.shape):
+        raise RuntimeError(
+            f"{op}(): output with shape {tuple(t.shape)} doesn't match the broadcast shape "
+            f"{shape if shape is not None else 'of ' + str(tuple(other.shape))}; the other operand "
+            f"(shape {tuple(other.shape)}) must broadcast to the tensor's shape; use the out-of-place op"
+        )
 
 
 def _check_cast(op: str, t: Tensor, other) -> None:
@@ -41,6 +63,10 @@ def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True)
         raise TypeError(f"{op}(): expected a Tensor, got {type(t).__name__}")
     if check_cast:
         _check_cast(op, t, other)
+        _check_broadcast(op, t, other)
+    if not isinstance(t.data, t.device.xp.ndarray):
+        # ufuncs hand back scalars for 0-d inputs, and a NumPy scalar cannot be written into
+        t.data = t.device.xp.asarray(t.data)
     other_requires = isinstance(other, Tensor) and other.requires_grad
     if _state.enabled and (t.requires_grad or other_requires):
         if t.requires_grad and t.grad_fn is None:
@@ -48,7 +74,7 @@ def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True)
                 f"{op}(): a leaf Variable that requires grad is being used in an in-place operation. "
                 "Do the update under `with gg.no_grad():` (as optimizers do), or use the out-of-place op."
             )
-        result = compute(_alias(t))
+        result = compute(_old_value(t))
         if result.data.dtype != t.data.dtype:
             result = result.to(t.dtype)
         t.data[...] = result.data

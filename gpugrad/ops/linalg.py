@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .elementwise import promote
+from .elementwise import _other_needs_grad, promote
 from .shape import mT, squeeze, unsqueeze
 
 
@@ -13,8 +13,10 @@ class MatMul(Function):
 
     saves_inputs = (0, 1)
     backward_name = "MmBackward0"
+    inputs_to_save = _other_needs_grad
 
     def forward(self, a, b):
+        self.ndims = (a.ndim, b.ndim)
         if a.ndim == 1 and b.ndim == 1:
             self.backward_name = "DotBackward0"
         elif a.ndim > 2 or b.ndim > 2:
@@ -24,14 +26,15 @@ class MatMul(Function):
     def backward(self, gy):
         a, b = self.saved_tensors
         need_a, need_b = self.needs_input_grad
-        if a.ndim == 1 and b.ndim == 1:
+        a_ndim, b_ndim = self.ndims
+        if a_ndim == 1 and b_ndim == 1:
             return gy * b if need_a else None, gy * a if need_b else None
-        if a.ndim == 1:  # (k) @ (..., k, n): treat a as a (1, k) row
+        if a_ndim == 1:  # (k) @ (..., k, n): treat a as a (1, k) row
             gy2 = unsqueeze(gy, -2)
             ga = matmul(gy2, mT(b)) if need_a else None  # (..., 1, k); the engine sums it to (k,)
             gb = matmul(unsqueeze(a, -1), gy2) if need_b else None
             return ga, gb
-        if b.ndim == 1:  # (..., m, k) @ (k): treat b as a (k, 1) column
+        if b_ndim == 1:  # (..., m, k) @ (k): treat b as a (k, 1) column
             gy2 = unsqueeze(gy, -1)
             ga = matmul(gy2, unsqueeze(b, 0)) if need_a else None
             gb = squeeze(matmul(mT(a), gy2), -1) if need_b else None

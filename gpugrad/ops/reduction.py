@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 from .. import dtypes
@@ -57,7 +58,7 @@ class Mean(Function):
 
     def backward(self, gy):
         count = _count(self.in_shape, self.axes)
-        return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim) / max(count, 1)
+        return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim) / builtins.max(count, 1)
 
 
 def _count(shape: tuple, axes) -> int:
@@ -94,7 +95,7 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=No
     x = as_float(x)
     centered = x - mean(x, dim=axes, keepdim=True)
     n = _count(x.data.shape, axes)
-    return sum(centered * centered, dim=axes, keepdim=keepdim) / max(n - correction, 0)
+    return sum(centered * centered, dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=None) -> Tensor:
@@ -112,7 +113,7 @@ class Extreme(Function):
         self.backward_name = f"A{kind}Backward0" if axes is not None else f"{kind.capitalize()}Backward1"
 
     def forward(self, x):
-        if x.size == 0 and (self.axes is None or any(x.shape[a] == 0 for a in self.axes)):
+        if x.size == 0 and (self.axes is None or builtins.any(x.shape[a] == 0 for a in self.axes)):
             raise RuntimeError(f"{self.kind}(): Expected reduction dim to be specified for input.numel() == 0")
         reduce = self.xp.amax if self.kind == "max" else self.xp.amin
         return reduce(x, axis=self.axes, keepdims=self.keepdim)

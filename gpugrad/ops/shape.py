@@ -44,6 +44,8 @@ class SumTo(Function):
 
 
 class Expand(Function):
+    view_of_input = True
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -99,6 +101,8 @@ def _shape_arg(shape) -> tuple:
 
 # ----------------------------------------------------------- reshaping
 class Reshape(Function):
+    view_of_input = True
+
     def __init__(self, shape, backward_name=None):
         self.shape = shape
         if backward_name:
@@ -179,6 +183,8 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 class Permute(Function):
+    view_of_input = True
+
     def __init__(self, dims):
         self.dims = dims
 
@@ -396,6 +402,7 @@ class GetItem(Function):
         self.index = index
         if _is_basic(index):
             self.backward_name = "SliceBackward0"
+            self.view_of_input = True
 
     def forward(self, x):
         self.in_shape = x.shape
