@@ -158,7 +158,7 @@ class Tensor:
             return
         self._retains_grad = True
         node = self.grad_fn
-        if getattr(node, "_retained", None) is None:
+        if node._retained is None:
             node._retained = []
         node._retained.append(_weakref(self))
 

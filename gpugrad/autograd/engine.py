@@ -149,10 +149,12 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
     captured = {}
     while heap:
         node = heapq.heappop(heap)[2]
-        g = _apply_prehooks(node, pending.pop(node))
+        g = pending.pop(node)
+        if node._pre_hooks or node._retained:
+            g = _apply_prehooks(node, g)
         if capture is not None and node in capture:
             captured[node] = g
-        if isinstance(node, AccumulateGrad):
+        if node.__class__ is AccumulateGrad:
             if capture is None and (accumulate_into is None or node in accumulate_into):
                 _accumulate(node.variable, g, create_graph)
             continue
@@ -171,9 +173,8 @@ def _apply_prehooks(node, g):
             result = hook(g)
             if result is not None:
                 g = result
-    retained = getattr(node, "_retained", None)
-    if retained:
-        for ref in retained:
+    if node._retained:
+        for ref in node._retained:
             t = ref()
             if t is not None:
                 t.grad = g.detach() if t.grad is None else t.grad + g.detach()
@@ -192,11 +193,12 @@ def _call_backward(node, g, retain_graph):
     if not retain_graph:
         node.release()
     shaped = []
-    for gi, shape, needed in zip(grads, node.input_shapes, node.needs_input_grad):
-        if not needed or gi is None:
+    for gi, (next_node, _) in zip(grads, node.next_functions):
+        if next_node is None or gi is None:
             shaped.append(None)
         else:
-            shaped.append(gi if gi.data.shape == shape else sum_to(gi, shape))
+            shape = next_node.shape
+            shaped.append(gi if shape is None or gi.data.shape == shape else sum_to(gi, shape))
     return shaped
 
 

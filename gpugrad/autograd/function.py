@@ -50,7 +50,9 @@ class Node:
 
     next_functions: tuple = ()
     rank = 0
+    shape = None  # the shape of the tensor this node produces (or accumulates into)
     _pre_hooks = None  # set per node only when a hook is registered
+    _retained = None  # weak references to tensors that called retain_grad()
 
     def name(self) -> str:
         return type(self).__name__
@@ -80,23 +82,39 @@ class _RemovableHandle:
 
 
 class AccumulateGrad(Node):
-    """The node that adds a gradient into a leaf tensor's ``.grad``."""
+    """The node that adds a gradient into a leaf tensor's ``.grad``.
+
+    The leaf holds its node strongly and the node holds the leaf weakly, so the
+    node is made once per leaf, and a graph keeps no dropped leaf alive (no one
+    could read that leaf's ``.grad`` anyway).
+    """
 
     def __init__(self, variable):
-        self.variable = variable
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        return self._variable()
+
+    @property
+    def shape(self):
+        leaf = self._variable()
+        return leaf.data.shape if leaf is not None else None
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
 
 
 def accumulator_of(leaf) -> AccumulateGrad:
-    """The one AccumulateGrad node of a leaf, cached weakly on it (the node holds the leaf strongly)."""
-    ref = leaf._accumulator
-    node = ref() if ref is not None else None
+    """The one AccumulateGrad node of a leaf, made on first use."""
+    node = leaf._accumulator
     if node is None:
-        node = AccumulateGrad(leaf)
-        leaf._accumulator = weakref.ref(node)
+        node = leaf._accumulator = AccumulateGrad(leaf)
     return node
+
+
+_NO_EDGE = (None, 0)
+_NOT_SAVED = (None, None)
 
 
 class Function(Node):
@@ -131,12 +149,25 @@ class Function(Node):
         return self.backward_name or type(self).__name__ + "Backward0"
 
     def __call__(self, *inputs):
-        device = check_same_device(self, inputs)
+        # one pass over the inputs: device check, grad need, raw arrays (this is every op's hot path)
+        device, arrays, needs = None, [], []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                if x.device is not device:
+                    if device is not None:
+                        check_same_device(self, inputs)  # raises the mixed-device error
+                    device = x.device
+                arrays.append(x.data)
+                needs.append(x.requires_grad)
+            else:
+                arrays.append(x)
+                needs.append(False)
+        if device is None:
+            check_same_device(self, inputs)  # raises: no tensor among the inputs
         self.device, self.xp = device, device.xp
-        record = _state.enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        record = _state.enabled and True in needs
         if record:
-            self.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            self.needs_input_grad = tuple(needs)
         if device.type == "cpu":
             data = self.forward(*arrays)
         else:
@@ -149,27 +180,30 @@ class Function(Node):
         return out
 
     def _connect(self, inputs, out) -> None:
-        """Make this node ``out.grad_fn``: edges to input nodes, saved tensors, input shapes."""
-        edges, shapes, rank = [], [], 0
+        """Make this node ``out.grad_fn``: edges to the input nodes, its rank, saved values."""
+        edges, rank = [], 0
         for x, needed in zip(inputs, self.needs_input_grad):
             if needed:
-                node = x.grad_fn if x.grad_fn is not None else accumulator_of(x)
-                rank = max(rank, node.rank)
+                node = x.grad_fn or x._accumulator or accumulator_of(x)
+                if node.rank > rank:
+                    rank = node.rank
                 edges.append((node, 0))
-                shapes.append(x.data.shape)
             else:
-                edges.append((None, 0))
-                shapes.append(None)
+                edges.append(_NO_EDGE)
         self.next_functions = tuple(edges)
-        self.input_shapes = shapes
         self.rank = rank + 1
+        self.shape = out.data.shape  # consumers' gradients are summed back to this shape
         if self.saves_inputs:
-            keep = self.inputs_to_save()
-            self._saved = tuple(
-                (inputs[i], inputs[i]._version[0] if isinstance(inputs[i], Tensor) else None) if i in keep
-                else (None, None)
-                for i in self.saves_inputs
-            )
+            keep, saved = self.inputs_to_save(), []
+            for i in self.saves_inputs:
+                x = inputs[i]
+                if i not in keep:
+                    saved.append(_NOT_SAVED)
+                elif isinstance(x, Tensor):
+                    saved.append((x, x._version[0]))
+                else:
+                    saved.append((x, None))  # a Python number: nothing can change it
+            self._saved = tuple(saved)
         if self.saves_output:
             self._output_data = out.data
             self._output_version = out._version
