@@ -104,10 +104,12 @@ def train(args) -> dict:
     if device.type == "cuda":
         gg.cuda.synchronize()
     seconds = time.perf_counter() - start
+    with gg.no_grad():
+        final_loss = loss_fn(model(theta, x), y).item()  # at the final θ, after the last update
     return {
         "device": device,
         "theta": theta.detach().cpu().numpy(),
-        "loss": losses[-1].item() if losses else float("nan"),
+        "loss": final_loss,
         "losses": np.array([float(v.item()) for v in losses]),
         "seconds": seconds,
         "x": x.cpu().numpy(),
@@ -162,7 +164,7 @@ def main(argv=None) -> dict:
     result = train(args)
     theta = ", ".join(f"{v:.6f}" for v in result["theta"])
     print(f"device: {result['device']}  epochs: {args.epochs}  time: {result['seconds']:.3f} s")
-    print(f"final loss: {result['loss']:.6e}")
+    print(f"final loss (at the final θ): {result['loss']:.6e}")
     print(f"theta: [{theta}]   (true: [0, 1.5, 1.2])")
     if not args.no_plot:
         for path in save_plots(result, Path(args.out)):
