@@ -279,6 +279,28 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
+    # ---------------------------------------------------------- copy & pickle
+    def __deepcopy__(self, memo) -> "Tensor":
+        """A new leaf with copied data, ``requires_grad`` and ``.grad``; only leaves, as in PyTorch."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol; "
+                "deepcopy t.detach() instead"
+            )
+        import copy
+
+        out = Tensor._make(self.data.copy(), self.device, self.requires_grad)
+        out.name = self.name
+        out.grad = copy.deepcopy(self.grad, memo)
+        memo[id(self)] = out
+        return out
+
+    def __reduce_ex__(self, protocol):
+        """Pickle as (host data, device name, requires_grad, grad); the graph is not pickled."""
+        from .backends import to_host
+
+        return (_rebuild_tensor, (to_host(self.data), str(self.device), self.requires_grad, self.grad))
+
     # ------------------------------------------------------------------ repr
     def __repr__(self) -> str:
         from .backends import to_host
@@ -297,6 +319,12 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+def _rebuild_tensor(array, device_name: str, requires_grad: bool, grad) -> "Tensor":
+    t = Tensor._make(to_device(device_name).put(array), to_device(device_name), requires_grad)
+    t.grad = grad
+    return t
 
 
 def _weakref(obj):

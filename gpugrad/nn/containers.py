@@ -1,0 +1,134 @@
+"""Sequential and ModuleList: modules holding an ordered list of submodules named "0", "1", ..."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .module import Module, _indent
+
+
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: integer indexing, len, iteration, append/extend/insert."""
+
+    def _index(self, idx: int) -> int:
+        size = len(self._modules)
+        if not -size <= idx < size:
+            raise IndexError(f"index {idx} is out of range for {type(self).__name__} of length {size}")
+        return idx % size
+
+    def _renumber(self, modules) -> None:
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._from_items(list(self._modules.items())[idx])
+        return list(self._modules.values())[self._index(idx)]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        self.add_module(list(self._modules)[self._index(idx)], module)
+
+    def __delitem__(self, idx) -> None:
+        modules = list(self._modules.values())
+        if isinstance(idx, slice):
+            del modules[idx]
+        else:
+            del modules[self._index(idx)]
+        self._renumber(modules)  # keep the names 0..n-1, as PyTorch does
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module: Module):
+        """Add ``module`` at the end; returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def pop(self, index: int = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Also accepts an OrderedDict of name -> module, whose names are kept.
+
+    Example:
+        >>> model = gg.nn.Sequential(gg.nn.Linear(3, 8), gg.nn.ReLU(), gg.nn.Linear(8, 1))
+        >>> model[0], len(model)
+        (Linear(in_features=3, out_features=8, bias=True), 3)
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(modules):
+                self.add_module(str(i), module)
+
+    @classmethod
+    def _from_items(cls, items) -> "Sequential":
+        return cls(OrderedDict(items))  # a slice keeps the original names, as PyTorch's does
+
+    def forward(self, input):
+        for module in self:
+            input = module(input)
+        return input
+
+
+class ModuleList(_ModuleSequence):
+    """A list of modules whose parameters are registered (a plain Python list's would not be).
+
+    Example:
+        >>> blocks = gg.nn.ModuleList([gg.nn.Linear(4, 4) for _ in range(3)])
+        >>> for block in blocks:
+        ...     x = block(x).relu()
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    @classmethod
+    def _from_items(cls, items) -> "ModuleList":
+        return cls(module for _, module in items)
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList has no forward(); iterate over it and call the modules yourself")
+
+    def __repr__(self) -> str:
+        """Like PyTorch's: consecutive identical modules are shown once, as ``(0-2): 3 x Linear(...)``."""
+        if not self._modules:
+            return "ModuleList()"
+        reprs = [repr(module) for module in self._modules.values()]
+        lines, start = [], 0
+        for end in range(1, len(reprs) + 1):
+            if end == len(reprs) or reprs[end] != reprs[start]:
+                count = end - start
+                label = f"({start})" if count == 1 else f"({start}-{end - 1}): {count} x"
+                separator = ": " if count == 1 else " "
+                lines.append(f"{label}{separator}{_indent(reprs[start], 2)}")
+                start = end
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
