@@ -289,7 +289,8 @@ class Tensor:
             )
         import copy
 
-        out = Tensor._make(self.data.copy(), self.device, self.requires_grad)
+        out = object.__new__(type(self))  # keeps subclasses such as Parameter
+        out._take(Tensor._make(self.data.copy(), self.device, self.requires_grad))
         out.name = self.name
         out.grad = copy.deepcopy(self.grad, memo)
         memo[id(self)] = out
