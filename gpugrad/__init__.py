@@ -24,6 +24,7 @@ from .ops import _METHODS  # noqa: F401 - installs the Tensor methods
 from .tensor import Tensor, tensor
 
 from . import nn, optim  # noqa: E402 - they build on the op set above
+from . import profiler, viz  # noqa: E402 - optional layers over the tensor and the tape
 from .serialization import load, save  # noqa: E402
 
 double, half, long = float64, float16, int64

@@ -5,12 +5,14 @@
     >>> (ddx,) = gg.autograd.grad(dx, x)                           # 18
 """
 
+from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import backward, grad
 from .function import AccumulateGrad, Function, Node
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
-    "AccumulateGrad", "Function", "GradcheckError", "Node", "backward", "enable_grad", "grad",
+    "AccumulateGrad", "Function", "GradcheckError", "Node", "backward", "detect_anomaly", "enable_grad", "grad",
+    "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly",
     "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled",
 ]

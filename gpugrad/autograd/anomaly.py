@@ -228,14 +228,15 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True):
         self.check_nan = bool(check_nan)
+        self._previous = []  # a stack, so one instance can be entered again inside itself
 
     def __enter__(self):
-        self._previous = (_state.enabled, _state.check_nan)
+        self._previous.append((_state.enabled, _state.check_nan))
         _switch(True, self.check_nan)
         return self
 
     def __exit__(self, *exc_info):
-        _switch(*self._previous)
+        _switch(*self._previous.pop())
         return False
 
 
@@ -297,11 +298,9 @@ def _nonfinite(grad):
     if grad is None or grad.data.dtype.kind not in "fc":
         return None
     xp = grad.device.xp
-    if bool(xp.isnan(grad.data).any()):
-        return "nan"
-    if bool(xp.isinf(grad.data).any()):
-        return "inf"
-    return None
+    if bool(xp.isfinite(grad.data).all()):  # one pass in the common case
+        return None
+    return "nan" if bool(xp.isnan(grad.data).any()) else "inf"
 
 
 def _ordinal(n: int) -> str:

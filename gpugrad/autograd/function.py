@@ -193,6 +193,7 @@ class Function(Node):
         self.next_functions = tuple(edges)
         self.rank = rank + 1
         self.shape = out.data.shape  # consumers' gradients are summed back to this shape
+        self.dtype = out.data.dtype  # for drawings and error messages
         if self.saves_inputs:
             keep, saved = self.inputs_to_save(), []
             for i in self.saves_inputs:
