@@ -1,0 +1,93 @@
+"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
+
+from __future__ import annotations
+
+from .functional import run_update
+from .optimizer import Optimizer, by_device, zeros_state
+
+
+class Adam(Optimizer):
+    r"""Adam, PyTorch's update rule (Kingma & Ba, 2014), optionally AMSGrad.
+
+    With gradient :math:`g_t` (negated when ``maximize``) and step count :math:`t`:
+
+    .. math::
+        g_t &\leftarrow g_t + \lambda \theta_{t-1}
+            \quad\text{(or } \theta_{t-1} \leftarrow \theta_{t-1}(1 - \text{lr}\,\lambda) \text{ when decoupled)} \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \text{ (amsgrad) or } v_t \\
+        \theta_t &= \theta_{t-1} - \frac{\text{lr}}{1 - \beta_1^t}\,
+            \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    Args:
+        params: tensors or param groups to optimize.
+        lr: learning rate.
+        betas: the averaging coefficients :math:`(\beta_1, \beta_2)` of the two moments.
+        eps: added to the denominator for numerical stability.
+        weight_decay: the decay :math:`\lambda` (an L2 penalty unless ``decoupled_weight_decay``).
+        amsgrad: use the running maximum of the second moments (Reddi et al., 2018).
+        maximize: ascend the objective instead of descending.
+        decoupled_weight_decay: decay the weights directly, as AdamW does.
+
+    State per parameter: ``step`` (a Python int; PyTorch keeps a 0-d tensor), ``exp_avg``,
+    ``exp_avg_sq`` and, with amsgrad, ``max_exp_avg_sq``.
+
+    Example:
+        >>> opt = gg.optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 amsgrad: bool = False, *, maximize: bool = False, decoupled_weight_decay: bool = False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict, params: list) -> None:
+        amsgrad = group["amsgrad"]
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = zeros_state(p)
+                state["exp_avg_sq"] = zeros_state(p)
+            if amsgrad and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = zeros_state(p)
+            state["step"] += 1
+        beta1, beta2 = group["betas"]
+        # parameters that missed steps (no gradient) have other bias corrections: one call per step count
+        for batch in by_device(params, key=lambda p: self.state[p]["step"]):
+            states = [self.state[p] for p in batch]
+            run_update(
+                "adam", [p.data for p in batch], [p.grad.data for p in batch],
+                [s["exp_avg"].data for s in states], [s["exp_avg_sq"].data for s in states],
+                [s["max_exp_avg_sq"].data if amsgrad else None for s in states],
+                step=states[0]["step"], lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"], amsgrad=amsgrad,
+                maximize=group["maximize"], xp=batch[0].device.xp,
+            )
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's ``AdamW``.
+
+    The weights shrink by ``lr * weight_decay`` of themselves each step, apart from the
+    gradient's moments, instead of adding an L2 term to the gradient; see :class:`Adam`.
+
+    Example:
+        >>> opt = gg.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
+                 amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize, decoupled_weight_decay=True)
