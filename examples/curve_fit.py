@@ -39,6 +39,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also save a snapshot of the fit every K epochs (and after epochs 1, 2, 10)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG files")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+    parser.add_argument("--compile", action="store_true",
+                        help="trace the training step once with gg.compile and replay it (CPU only for now)")
     return parser.parse_args(argv)
 
 
@@ -89,11 +91,17 @@ def train(args) -> dict:
     losses, fits = [], {}
     bar, epochs = progress(args.epochs, args.quiet)
     start = time.perf_counter()
-    for epoch in epochs:
+
+    def training_step():
         loss = loss_fn(model(theta, x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        return loss
+
+    step = gg.compile(training_step) if args.compile else training_step
+    for epoch in epochs:
+        loss = step()
         losses.append(loss.detach())  # kept on the device: no sync per epoch
         number = epoch + 1
         if number in snapshots or (args.plot_every and number % args.plot_every == 0):

@@ -25,6 +25,8 @@ from .tensor import Tensor, tensor
 
 from . import nn, optim  # noqa: E402 - they build on the op set above
 from . import profiler, viz  # noqa: E402 - optional layers over the tensor and the tape
+from . import graph  # noqa: E402
+from .graph import Graph, compile, cond, gradients, placeholder  # noqa: E402,A004 - gg.compile as in torch
 from .serialization import load, save  # noqa: E402
 
 double, half, long = float64, float16, int64

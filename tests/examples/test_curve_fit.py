@@ -47,3 +47,11 @@ def test_auto_device_falls_back_to_cpu_with_a_notice(capsys):
     demo = load_example()
     demo.main(["--epochs", "2", "--quiet", "--no-plot"])
     assert "running on the CPU" in capsys.readouterr().out
+
+
+def test_compiled_step_gives_the_same_fit(tmp_path):
+    demo = load_example()
+    eager = demo.main(["--device", "cpu", "--quiet", "--no-plot", "--epochs", "60"])
+    compiled = demo.main(["--device", "cpu", "--quiet", "--no-plot", "--epochs", "60", "--compile"])
+    np.testing.assert_allclose(compiled["theta"], eager["theta"], rtol=1e-12)
+    np.testing.assert_allclose(compiled["losses"], eager["losses"], rtol=1e-12)

@@ -1,0 +1,457 @@
+"""Define-then-run graphs: ``gg.Graph``, ``gg.placeholder``, ``gg.gradients``, ``graph.run`` and ``gg.cond``.
+
+    >>> with gg.Graph() as g:
+    ...     a, b = gg.placeholder((), name="a"), gg.placeholder((), name="b")
+    ...     z = a * b + a
+    ...     da, db = gg.gradients(z, [a, b])
+    >>> g.run([z, da, db], feed={a: 3.0, b: 4.0})
+    [tensor(15.), tensor(5.), tensor(3.)]
+
+Inside the ``with`` block the normal op set builds the graph instead of
+computing (tensors hold symbolic values); ``g.run`` executes only what the
+fetched tensors need, as often as you like, with new feeds each time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.function import AccumulateGrad, Function
+from ..device import cpu
+from .executor import Executor
+from .ir import Node, format_nodes, to_dot
+from .passes import Program, optimize
+from .tracer import TraceError, TracedArray, Tracer, current, raw_data
+
+
+class Executable:
+    """An optimized program plus what running it needs: live externals, folding guards, write-backs."""
+
+    def __init__(self, prog: Program):
+        self.prog = prog
+        self.executor = Executor(prog)
+        self.fold_guard = [(n.tensor, id(raw_data(n.tensor)), n.tensor._version[0]) for n in prog.fold_sources]
+        self.used_inputs = {n for node in prog.all_nodes() for n in node.inputs() if n.kind == "input"}
+        self.used_inputs |= {n for n in prog.outputs if n.kind == "input"}
+        self.refolds = 0
+
+    def externals(self) -> list:
+        return [raw_data(n.tensor) for n in self.executor.externals]
+
+    def check_folding(self) -> None:
+        """Fold again if a captured tensor behind a folded value got a new array or was changed in place."""
+        for t, array_id, version in self.fold_guard:
+            if id(raw_data(t)) != array_id or t._version[0] != version:
+                self.executor.refold()
+                self.fold_guard = [(n.tensor, id(raw_data(n.tensor)), n.tensor._version[0])
+                                   for n in self.prog.fold_sources]
+                self.refolds += 1
+                return
+
+    def __call__(self, input_arrays):
+        if self.fold_guard:
+            self.check_folding()
+        return self.executor(input_arrays, self.externals())
+
+    def kernel_sources(self) -> dict:
+        from .cuda import region_sources
+
+        return region_sources(self.prog)
+
+
+class Graph:
+    """A static graph: build it inside ``with Graph() as g:``, run it with ``g.run(fetches, feed)``.
+
+    Tensors made inside the block are symbolic (reading their values raises);
+    tensors captured from outside (weights, data) are read live at each run,
+    and in-place updates of them recorded in the graph run at each run too.
+
+    Differs from TensorFlow 1: ``run`` returns gpugrad Tensors, and a graph runs
+    only on the CPU executor (see ``gpugrad.graph.cuda`` for the kernels it generates).
+    """
+
+    def __init__(self, name: str = "graph"):
+        self.name = name
+        self._tracer = Tracer("graph")
+        self._tracer.graph = self
+        self._cache = {}
+
+    def __enter__(self) -> "Graph":
+        if self._tracer.active:
+            raise RuntimeError(f"graph {self.name!r} is already open")
+        self._tracer.__enter__()
+        self._cache.clear()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._tracer.finish()
+        return self._tracer.__exit__(*exc)
+
+    @property
+    def placeholders(self) -> list:
+        return list(self._tracer.placeholders)
+
+    def _node_of(self, t, what: str) -> Node:
+        from ..tensor import Tensor
+
+        if not isinstance(t, Tensor):
+            raise TypeError(f"Graph.run(): {what} must be a Tensor of this graph, got {type(t).__name__}")
+        data = raw_data(t)
+        if not isinstance(data, TracedArray):
+            raise ValueError(
+                f"Graph.run(): {what} (shape {tuple(data.shape)}) is an ordinary tensor, not a value of graph "
+                f"{self.name!r}; fetch tensors computed inside `with graph:`"
+            )
+        if data.node.tracer is not self._tracer:
+            other = getattr(data.node.tracer, "graph", None)
+            raise ValueError(
+                f"Graph.run(): {what} belongs to another graph ({getattr(other, 'name', 'a compiled function')!r}), "
+                f"not to {self.name!r}; run it with its own graph"
+            )
+        return data.node
+
+    def executable(self, fetches) -> Executable:
+        """The optimized executable for a list of fetched tensors (cached per fetch set)."""
+        self._tracer.finish()
+        nodes = [self._node_of(t, f"fetch {i}") for i, t in enumerate(fetches)]
+        key = tuple(n.id for n in nodes)
+        exe = self._cache.get(key)
+        if exe is None:
+            prog = Program(self._tracer.leaves, self._tracer.nodes, nodes)
+            exe = self._cache[key] = Executable(optimize(prog))
+        return exe
+
+    def run(self, fetches, feed=None):
+        """Compute ``fetches`` (a tensor, or a list/tuple/dict of them) from the ``feed`` values.
+
+        Args:
+            fetches: graph tensors to compute.
+            feed: ``{placeholder: value}``; values may be NumPy arrays, numbers or Tensors, of the
+                placeholder's shape and dtype (Python numbers are converted).
+
+        Returns:
+            Tensors in the structure of ``fetches``.
+
+        Raises:
+            ValueError: for a feed of the wrong shape or dtype, an unfed placeholder the fetches
+                need, or a fetch from another graph.
+        """
+        if self._tracer.active:
+            raise RuntimeError("Graph.run(): leave the `with graph:` block before running the graph")
+        flat, rebuild = _flatten(fetches)
+        exe = self.executable(flat)
+        inputs = [None] * len(self._tracer.placeholders)
+        for key, value in (feed or {}).items():
+            node = self._node_of(key, "a feed key")
+            if node.kind != "input":
+                raise ValueError(f"Graph.run(): feed key {node.name or node.op!r} is not a placeholder")
+            inputs[node.index] = _feed_array(node, value)
+        for n in exe.used_inputs:
+            if inputs[n.index] is None:
+                raise ValueError(
+                    f"Graph.run(): placeholder {n.name or n.index!r} (shape {n.value.shape}, {n.value.dtype}) "
+                    "is needed by the fetches but was not fed; add it to feed={...}"
+                )
+        arrays = exe(inputs)
+        device = cpu()
+        return rebuild([_wrap(a, device) for a in arrays])
+
+    def __str__(self) -> str:
+        t = self._tracer
+        return f"Graph {self.name!r} ({len(t.nodes)} ops)\n" + "\n".join(format_nodes(t.leaves + t.nodes))
+
+    def to_dot(self, fetches=None) -> str:
+        """Graphviz DOT of the recorded graph, or of the optimized graph for ``fetches``."""
+        if fetches is None:
+            return to_dot(self._tracer.leaves + self._tracer.nodes, name=self.name)
+        flat, _ = _flatten(fetches)
+        prog = self.executable(flat).prog
+        return to_dot(prog.leaves + prog.nodes, prog.outputs, self.name, prog.regions)
+
+    def kernel_sources(self, fetches) -> dict:
+        """The generated CUDA C source of each fused region of the optimized graph for ``fetches``."""
+        flat, _ = _flatten(fetches)
+        return self.executable(flat).kernel_sources()
+
+
+def _wrap(array, device):
+    from ..tensor import Tensor
+
+    return Tensor._make(array, device)
+
+
+def _feed_array(node, value):
+    from ..tensor import Tensor
+
+    name = node.name or f"placeholder {node.index}"
+    expected_shape, expected_dtype = node.value.shape, node.value.dtype
+    if isinstance(value, Tensor):
+        if value.device.type != "cpu":
+            raise ValueError(f"Graph.run(): feed for {name!r} is on {value.device}; graphs run on the cpu")
+        value = raw_data(value)
+    if isinstance(value, (bool, int, float)) and not isinstance(value, np.ndarray):
+        kind = np.asarray(value).dtype.kind
+        if kind == "f" and expected_dtype.kind != "f" or kind == "b" and expected_dtype.kind != "b":
+            raise ValueError(f"Graph.run(): feed for {name!r} is a {type(value).__name__}, the placeholder is {expected_dtype}")
+        value = np.asarray(value, dtype=expected_dtype)
+    value = np.asarray(value) if isinstance(value, np.generic) else value
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"Graph.run(): feed for {name!r} must be an array, a number or a Tensor, got {type(value).__name__}")
+    if value.shape != expected_shape:
+        raise ValueError(f"Graph.run(): feed for {name!r} has shape {value.shape}, the placeholder has shape {expected_shape}")
+    if value.dtype != expected_dtype:
+        raise ValueError(
+            f"Graph.run(): feed for {name!r} has dtype {value.dtype}, the placeholder has dtype {expected_dtype}; "
+            f"convert it first (value.astype(np.{expected_dtype}))"
+        )
+    return value
+
+
+def _flatten(obj):
+    """A flat list of leaves and a function rebuilding ``obj``'s structure from new leaves."""
+    if isinstance(obj, (list, tuple)):
+        parts = [_flatten(o) for o in obj]
+        sizes = [len(p[0]) for p in parts]
+        flat = [x for p in parts for x in p[0]]
+
+        def rebuild(values):
+            out, start = [], 0
+            for (_, sub), size in zip(parts, sizes):
+                out.append(sub(values[start:start + size]))
+                start += size
+            return type(obj)(out) if not hasattr(obj, "_fields") else type(obj)(*out)
+
+        return flat, rebuild
+    if isinstance(obj, dict):
+        keys = list(obj)
+        flat, rebuild_list = _flatten([obj[k] for k in keys])
+        return flat, lambda values: dict(zip(keys, rebuild_list(values)))
+    return [obj], lambda values: values[0]
+
+
+def placeholder(shape, dtype=None, name: str | None = None, requires_grad: bool | None = None):
+    """A graph input fed at run time: ``g.run(fetches, feed={p: value})``.
+
+    Args:
+        shape: the fixed shape of the values fed (a tuple; ``()`` for a scalar).
+        dtype: a gpugrad dtype (default: the default float dtype).
+        name: shown by ``print(graph)`` and in error messages.
+        requires_grad: default True for floating dtypes, so ``gg.gradients`` can differentiate by it.
+
+    Example:
+        >>> with gg.Graph() as g:
+        ...     x = gg.placeholder((3,), gg.float64, name="x")
+    """
+    from ..tensor import Tensor
+
+    tracer = current()
+    if tracer is None or tracer.mode != "graph":
+        raise RuntimeError("placeholder(): call it inside `with gg.Graph() as g:`")
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    node = Node("input", "placeholder", value=np.zeros(shape, dt.np))
+    node.index, node.name = len(tracer.placeholders), name
+    proxy = tracer._add(node, top=True)
+    tracer.placeholders.append(node)
+    grad = dt.is_floating_point if requires_grad is None else requires_grad
+    t = Tensor._make(proxy, cpu(), grad)
+    t.name = name
+    return t
+
+
+def gradients(ys, xs, grad_ys=None):
+    """Symbolic gradients of ``sum(ys)`` with respect to each of ``xs``, added to the graph being built.
+
+    Like TensorFlow's ``tf.gradients``: non-scalar ``ys`` are summed (their seed
+    defaults to ones), and an ``x`` the ``ys`` do not depend on gets None.
+
+    Example:
+        >>> da, db = gg.gradients(a * b, [a, b])   # b and a
+    """
+    from ..autograd.engine import grad
+    from ..creation import ones_like
+    from ..tensor import Tensor
+
+    single = isinstance(xs, Tensor)
+    xs = [xs] if single else list(xs)
+    ys = [ys] if isinstance(ys, Tensor) else list(ys)
+    if grad_ys is None:
+        grad_ys = [ones_like(y) for y in ys]
+    elif isinstance(grad_ys, Tensor):
+        grad_ys = [grad_ys]
+    result = grad(ys, xs, grad_outputs=list(grad_ys), retain_graph=True, allow_unused=True)
+    return result[0] if single else list(result)
+
+
+# ------------------------------------------------------------------- cond
+def cond(pred, true_fn, false_fn):
+    """``true_fn()`` if ``pred`` else ``false_fn()``, also inside graphs and compiled functions.
+
+    Eagerly it just runs one branch. While building a graph (or tracing for
+    ``gg.compile``) both branches are recorded as sub-graphs and, at run time,
+    only the branch ``pred`` selects executes; gradients flow through that
+    branch. Branches return a tensor or a tuple of tensors of the same shapes
+    and dtypes, and must not modify outer tensors in place.
+
+    Example:
+        >>> out = gg.cond(a > 0, lambda: a + b, lambda: a - b)
+    """
+    from ..tensor import Tensor
+
+    if not isinstance(pred, Tensor) or not isinstance(raw_data(pred), TracedArray):
+        return true_fn() if bool(pred) else false_fn()
+    tracer = raw_data(pred).node.tracer
+    if pred.data.size != 1:
+        raise ValueError(f"cond(): pred must have exactly one element, got shape {tuple(pred.shape)}")
+    branches, outputs, scopes = [], [], []
+    for fn in (true_fn, false_fn):
+        nodes, result, scope = _trace_branch(tracer, fn)
+        branches.append(nodes)
+        outputs.append(result)
+        scopes.append(scope)
+    single = isinstance(outputs[0], Tensor)
+    flat = [[o] if isinstance(o, Tensor) else list(o) for o in outputs]
+    _check_branches(flat)
+    pred_proxy = pred.data
+    take = bool(np.asarray(pred_proxy.node.value))
+    out_nodes = [[t.data.node for t in ts] for ts in flat]  # .data lifts outer concrete tensors
+    node = Node("cond", "cond", args=(pred_proxy.node,), value=tuple(n.value for n in out_nodes[0 if take else 1]))
+    node.branches = ((branches[0], out_nodes[0]), (branches[1], out_nodes[1]))
+    tracer._add(node)
+    results = []
+    for k in range(len(flat[0])):
+        item = tracer.call(_item, "item", (TracedArray(node), k), {})
+        requires = any(ts[k].requires_grad for ts in flat)
+        t = Tensor._make(item, flat[0][k].device)
+        if requires and _grad_enabled():
+            _attach_cond_grad(t, pred, [flat[0][k], flat[1][k]], scopes)
+        results.append(t)
+    return results[0] if single else tuple(results)
+
+
+def _item(values, k):
+    return values[k]
+
+
+def _grad_enabled() -> bool:
+    from ..autograd.grad_mode import _state
+
+    return _state.enabled
+
+
+def _check_branches(flat) -> None:
+    if len(flat[0]) != len(flat[1]):
+        raise TraceError(f"cond(): the branches return {len(flat[0])} and {len(flat[1])} tensors; they must match")
+    for k, (a, b) in enumerate(zip(*flat)):
+        if tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype:
+            raise TraceError(
+                f"cond(): output {k} has shape {tuple(a.shape)} {a.dtype} in the true branch but "
+                f"{tuple(b.shape)} {b.dtype} in the false branch; both branches must agree"
+            )
+
+
+def _trace_branch(tracer, fn):
+    """Record ``fn()`` into a fresh node list; also collect the autograd nodes it creates."""
+    from ..tensor import Tensor
+
+    saved_nodes, saved_scope = tracer.nodes, tracer.branch_scope
+    tracer.nodes, tracer.branch_scope = [], set()
+    made = set()
+    original = Function._connect
+
+    def connect(self, inputs, out):
+        made.add(self)
+        return original(self, inputs, out)
+
+    Function._connect = connect
+    try:
+        result = fn()
+        flat = [result] if isinstance(result, Tensor) else list(result) if isinstance(result, (tuple, list)) else None
+        if not flat or not all(isinstance(t, Tensor) for t in flat):
+            raise TraceError(f"cond(): a branch must return a Tensor or a tuple of Tensors, got {type(result).__name__}")
+        for t in flat:
+            if not isinstance(t.data, TracedArray):  # lifts captured tensors into the graph
+                raise TraceError("cond(): internal error lifting a branch output")
+        nodes = tracer.nodes
+    finally:
+        Function._connect = original
+        tracer.nodes, tracer.branch_scope = saved_nodes, saved_scope
+    return nodes, result, made
+
+
+class CondBackward(Function):
+    """The gradient of one cond output: a cond over the two branches' gradients."""
+
+    def __init__(self, pred, outs, boundary):
+        self.pred, self.outs, self.boundary = pred, outs, boundary
+
+    def backward(self, gy):
+        from ..autograd.engine import _run
+        from ..autograd.function import accumulator_of
+
+        def branch(out):
+            def run():
+                start = out.grad_fn if out.grad_fn is not None else (
+                    accumulator_of(out) if out.requires_grad else None)
+                captured = {}
+                if start is not None:
+                    captured = _run([(start, gy)], True, False, capture={b: None for b in self.boundary})
+                return tuple(captured.get(b) if captured.get(b) is not None else _zeros(b, gy)
+                             for b in self.boundary)
+
+            return run
+
+        grads = cond(self.pred, branch(self.outs[0]), branch(self.outs[1]))
+        return grads if isinstance(grads, tuple) else (grads,)
+
+    def release(self) -> None:
+        pass
+
+
+def _zeros(node, like):
+    from ..tensor import Tensor
+
+    xp = like.device.xp
+    return Tensor._make(xp.zeros(node.shape, dtype=like.data.dtype), like.device)
+
+
+def _attach_cond_grad(t, pred, outs, scopes) -> None:
+    """Give ``t`` a grad_fn whose edges lead to the outer nodes the branch outputs depend on."""
+    from ..autograd.function import accumulator_of
+
+    boundary = []
+
+    def add(node):
+        if node is not None and node not in boundary:
+            boundary.append(node)
+
+    for out, made in zip(outs, scopes):
+        if not out.requires_grad:
+            continue
+        start = out.grad_fn if out.grad_fn is not None else accumulator_of(out)
+        if start not in made:
+            add(start)
+            continue
+        stack, seen = [start], set()
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for nxt, _ in node.next_functions:
+                if nxt is None:
+                    continue
+                if nxt in made:
+                    stack.append(nxt)
+                else:
+                    add(nxt)
+    fn = CondBackward(pred, outs, boundary)
+    fn.next_functions = tuple((b, 0) for b in boundary)
+    fn.rank = 1 + max((b.rank for b in boundary), default=0)
+    fn.shape = raw_data(t).shape
+    fn.device = t.device
+    t.requires_grad, t.grad_fn = True, fn
+
+
+_ = AccumulateGrad

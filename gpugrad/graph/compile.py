@@ -1,0 +1,289 @@
+"""``gg.compile``: trace an eager function once, replay the optimized graph on later calls.
+
+    >>> @gg.compile
+    ... def step():
+    ...     loss = F.mse_loss(model(x), y)
+    ...     opt.zero_grad()
+    ...     loss.backward()
+    ...     opt.step()
+    ...     return loss
+
+Call 1 runs eagerly (so lazily created state, such as momentum buffers and
+``.grad`` tensors, exists before tracing), call 2 runs under the tracer (its
+results are real: tracing computes example values as it records) and calls 3,
+4, ... replay the generated NumPy schedule.
+
+Guards: the shapes, dtypes, devices and requires_grad of tensor arguments, the
+values of other arguments, the shapes and dtypes of captured tensors, and
+whether each ``.grad`` read while tracing was None. A failed guard re-traces;
+``explain=True`` prints why, and the ``gpugrad.graph`` logger always records it.
+
+Not followed by a replay (baked in at trace time, so do not vary them between
+calls): Python numbers read from mutable state (an optimizer's learning rate or
+Adam's step counter), random numbers drawn inside the function, and which
+tensor objects are reached through Python containers (optimizer state, module
+attributes), except ``.grad``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+
+from ..device import cpu
+from .api import Executable, _flatten
+from .passes import Program, optimize
+from .tracer import TracedArray, TraceValueError, Tracer, _slots, raw_data
+
+log = logging.getLogger("gpugrad.graph")
+
+
+class CompiledFunction:
+    """What :func:`compile` returns: call it like the original function.
+
+    Attributes:
+        traces: how many times the function was traced.
+        replays: how many calls replayed a graph.
+        reasons: why each trace (or eager fallback) happened, newest last.
+    """
+
+    def __init__(self, fn, explain: bool = False, fallback=None, warmup: bool = True):
+        if fallback not in (None, "eager"):
+            raise ValueError(f"compile(): fallback must be None or 'eager', got {fallback!r}")
+        functools.update_wrapper(self, fn)
+        self.fn, self.explain, self.fallback, self.warmup = fn, explain, fallback, warmup
+        self._entries = {}
+        self._last_key = None
+        self.calls = self.traces = self.replays = 0
+        self.reasons = []
+        self.last = None  # the most recently traced entry
+
+    def _note(self, message: str) -> None:
+        self.reasons.append(message)
+        log.debug("gg.compile(%s): %s", getattr(self.fn, "__name__", "fn"), message)
+        if self.explain:
+            print(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", file=sys.stderr)
+
+    def __call__(self, *args, **kwargs):
+        from ..tensor import Tensor
+
+        self.calls += 1
+        if args or kwargs:
+            flat, _ = _flatten([list(args), kwargs])
+            tensors = [x for x in flat if isinstance(x, Tensor)]
+            key = _signature(flat)
+        else:  # the common training-step closure: nothing to flatten
+            tensors, key = [], ()
+        entry = self._entries.get(key)
+        if entry == "eager":
+            return self.fn(*args, **kwargs)
+        if entry is not None:
+            reason = entry.failed_guard()
+            if reason is None:
+                self.replays += 1
+                return entry.replay(tensors)
+            self._note(f"re-tracing: {reason}")
+        elif self.calls == 1 and self.warmup:
+            self._last_key = key
+            return self.fn(*args, **kwargs)  # creates lazy state (grads, optimizer buffers) before tracing
+        else:
+            self._note("tracing: first call with this signature" if self._last_key in (None, key)
+                       else f"re-tracing: {_describe_change(self._last_key, key)}")
+        self._last_key = key
+        return self._trace(key, args, kwargs, tensors)
+
+    def _trace(self, key, args, kwargs, tensors):
+        tracer = Tracer("compile", inputs=tensors)
+        try:
+            with tracer:
+                result = self.fn(*args, **kwargs)
+                tracer.finish()
+                spec, outputs = _output_spec(tracer, result)
+        except TraceValueError as exc:
+            tracer.rollback()
+            if self.fallback != "eager":
+                raise
+            self._entries[key] = "eager"
+            self._note(f"running eagerly from now on (fallback='eager'): {str(exc).split(';')[0]}")
+            return self.fn(*args, **kwargs)
+        except BaseException:
+            tracer.rollback()
+            raise
+        self.traces += 1
+        del result
+        entry = _Entry(tracer, spec, outputs)
+        self._entries[key] = entry
+        self.last = entry
+        return entry.trace_result
+
+    # ------------------------------------------------------------- inspection
+    @property
+    def graph(self):
+        """The optimized program of the latest trace (``print(step.graph)``)."""
+        return self.last.exe.prog if self.last is not None else None
+
+    def kernel_sources(self) -> dict:
+        """Generated CUDA C source of each fused region of the latest trace."""
+        return self.last.exe.kernel_sources() if self.last is not None else {}
+
+    def to_dot(self) -> str:
+        from .ir import to_dot
+
+        prog = self.graph
+        return to_dot(prog.leaves + prog.nodes, prog.outputs, getattr(self.fn, "__name__", "fn"), prog.regions)
+
+
+def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = True):  # noqa: A001 - gg.compile
+    """Compile an eager function into a static graph replayed on later calls (also a decorator).
+
+    Args:
+        fn: the function; tensors among its arguments are fed per call, tensors it
+            captures (parameters, data) are read live at each call.
+        explain: print why each (re-)trace happens.
+        fallback: None raises when the function reads a tensor's value while tracing
+            (``.item()``, ``bool()``, ...); "eager" runs it eagerly from then on and says so.
+        warmup: run the first call eagerly and trace the second (default), so state
+            created lazily on the first step exists before tracing.
+
+    Returns:
+        A :class:`CompiledFunction`. Its results equal the eager ones; output tensors are
+        detached (call ``backward`` inside the function), and ``.grad`` tensors and
+        optimizer state hold the new values after each call.
+
+    Example:
+        >>> step = gg.compile(step_fn)
+        >>> for epoch in range(500):
+        ...     loss = step()
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, explain=explain, fallback=fallback, warmup=warmup)
+    return CompiledFunction(fn, explain=explain, fallback=fallback, warmup=warmup)
+
+
+# ---------------------------------------------------------------- internals
+def _signature(flat) -> tuple:
+    from ..tensor import Tensor
+
+    key = []
+    for x in flat:
+        if isinstance(x, Tensor):
+            key.append(("tensor", tuple(x.shape), str(x.dtype), str(x.device), x.requires_grad))
+        else:
+            try:
+                hash(x)
+                key.append(("value", type(x).__name__, x))
+            except TypeError:
+                key.append(("object", id(x)))
+    return tuple(key)
+
+
+_FIELDS = ("shape", "dtype", "device", "requires_grad")
+
+
+def _describe_change(old, new) -> str:
+    if len(old) != len(new):
+        return f"the number of arguments changed from {len(old)} to {len(new)}"
+    for i, (a, b) in enumerate(zip(old, new)):
+        if a != b:
+            if a[0] == "tensor" and b[0] == "tensor":
+                for name, x, y in zip(_FIELDS, a[1:], b[1:]):
+                    if x != y:
+                        return f"argument {i} {name} changed from {x} to {y}"
+            return f"argument {i} changed from {a[1:]} to {b[1:]}"
+    return "guards changed"
+
+
+def _output_spec(tracer, result):
+    """How to rebuild the function's result after a replay, and the nodes that produce it."""
+    from ..tensor import Tensor
+
+    flat, rebuild = _flatten(result)
+    spec, outputs = [], []
+    for leaf in flat:
+        if isinstance(leaf, Tensor):
+            data = raw_data(leaf)
+            if not tracer.is_local(leaf) and not isinstance(data, TracedArray):
+                spec.append(("same", leaf))
+            elif not tracer.is_local(leaf) and data.node.kind in ("input", "external") and data.node.tensor is leaf:
+                spec.append(("same", leaf))
+            else:
+                spec.append(("new", len(outputs)))
+                outputs.append((leaf, data.node if isinstance(data, TracedArray) else tracer._const(data).node))
+        else:
+            spec.append(("value", leaf))
+    return (spec, rebuild), outputs
+
+
+class _Entry:
+    """One traced signature: the executable, its guards and what a replay writes back."""
+
+    def __init__(self, tracer, spec, outputs):
+        data_slot, grad_slot = _slots()
+        self.spec, self.rebuild = spec
+        output_tensors = [t for t, _ in outputs]
+        for t in output_tensors:  # outputs are detached on every call, the traced one included
+            t.grad_fn, t.requires_grad = None, False
+        holders = [(t, n) for t, n in tracer.alive_holders() if not any(t is o for o in output_tensors)]
+        self.grad_guards = []
+        for owner, seen in tracer.grad_reads.values():
+            lifted = seen is not None and id(seen) in tracer.externals
+            self.grad_guards.append((owner, seen, lifted))
+        self.grad_bindings = [(owner, grad_slot.__get__(owner)) for owner in tracer.grad_writes.values()]
+        self.version_deltas = []
+        for t, node, _, version in tracer.externals.values():
+            if not tracer.is_local(t) and t._version[0] != version:
+                self.version_deltas.append((t, t._version[0] - version))
+        prog = Program(tracer.leaves, tracer.nodes, [n for _, n in outputs], [n for _, n in holders])
+        self.exe = Executable(optimize(prog))
+        import weakref
+
+        self.bindings = [weakref.ref(t) for t, _ in holders]
+        self.external_specs = [(n.tensor, n.value.shape, n.value.dtype) for n in self.exe.executor.externals]
+        tracer.concretize()
+        self.trace_result = self.rebuild([_pick(s, output_tensors) for s in self.spec])
+        self.device = cpu()
+        self._data_slot, self._grad_slot = data_slot, grad_slot
+
+    def failed_guard(self):
+        """None when the traced graph still applies, else the reason it does not."""
+        grad_slot = self._grad_slot
+        for owner, seen, lifted in self.grad_guards:
+            now = grad_slot.__get__(owner)
+            if seen is None and now is not None:
+                return f"the .grad of a tensor of shape {tuple(owner.shape)} was None when traced and is set now"
+            if seen is not None and (now is None or (lifted and now is not seen)):
+                return f"the .grad of a tensor of shape {tuple(owner.shape)} was replaced since tracing"
+        for t, shape, dtype in self.external_specs:
+            array = raw_data(t)
+            if array.shape != shape or array.dtype != dtype:
+                return (f"a captured tensor changed from {shape} {dtype} to {array.shape} {array.dtype}"
+                        f"{' (' + t.name + ')' if t.name else ''}")
+        return None
+
+    def replay(self, tensors):
+        data_slot = self._data_slot
+        arrays = self.exe([data_slot.__get__(t) for t in tensors])
+        k = len(arrays) - len(self.bindings)
+        for ref, value in zip(self.bindings, arrays[k:]):
+            t = ref()
+            if t is not None:
+                data_slot.__set__(t, value)
+        for owner, grad in self.grad_bindings:
+            self._grad_slot.__set__(owner, grad)
+        for t, delta in self.version_deltas:
+            t._version[0] += delta
+        from ..tensor import Tensor
+
+        leaves = []
+        for kind, item in self.spec:
+            if kind == "new":
+                leaves.append(Tensor._make(arrays[item], self.device))
+            else:
+                leaves.append(item)
+        return self.rebuild(leaves)
+
+
+def _pick(spec_item, output_tensors):
+    kind, item = spec_item
+    return output_tensors[item] if kind == "new" else item

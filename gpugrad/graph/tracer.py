@@ -1,0 +1,705 @@
+"""Tracing at the array level: record every NumPy call gpugrad makes while a function runs.
+
+While a :class:`Tracer` is active, tensors hold :class:`TracedArray` proxies
+instead of arrays. A proxy carries a real example value and the node that
+produced it; NumPy's dispatch protocols (``__array_ufunc__``,
+``__array_function__``) and the proxy's own methods record each operation
+and compute its example value at once. gpugrad's op code, its autograd engine
+and the optimizers run unchanged, so forward ops, backward passes and
+in-place updates all land in one program.
+
+Switched from the outside for the duration of a trace (and restored even if
+the traced code raises):
+
+* ``Tensor.data`` and ``Tensor.grad`` become properties: reading the data of a
+  tensor that holds a real array lifts it into the program (an input, a
+  captured external read live at run time, or a constant), writes are logged
+  so tensors left holding proxies can be bound to results, and reads of
+  ``.grad`` become guards;
+* the CPU device's ``xp`` becomes a recording module, so ``xp.zeros(...)`` and
+  friends return proxies;
+* ``gpugrad.ops.shape.scatter_add`` records ``np.add.at``.
+
+Reading a value (``.item()``, ``bool()``, ``float()``) raises
+:class:`TraceValueError`; Python numbers computed from mutable state are baked
+into the program as constants.
+"""
+
+from __future__ import annotations
+
+import operator
+import weakref
+
+import numpy as np
+
+from .ir import Node
+
+_current = []  # the stack of active tracers (a cond branch does not push a new one)
+
+
+def current():
+    """The active tracer, or None."""
+    return _current[-1] if _current else None
+
+
+class TraceError(RuntimeError):
+    """Something gpugrad cannot record in a static graph."""
+
+
+class TraceValueError(TraceError):
+    """The traced code read a tensor's value, which a replayed graph could not follow."""
+
+
+_VALUE_MESSAGE = (
+    "{what} reads the value of a traced tensor while building a static graph (gg.Graph / gg.compile); the "
+    "graph would bake in this one value. Use gg.cond(pred, true_fn, false_fn) for a data-dependent branch, "
+    "keep the computation in tensor ops, or pass fallback='eager' to gg.compile to run this function eagerly."
+)
+_ARRAY_TYPES = (np.ndarray, np.generic)
+
+
+# ----------------------------------------------------------------- the proxy
+def _method_fn(name):
+    """One function per method name, so equal calls compare equal (common-subexpression elimination)."""
+    fn = _METHOD_FNS.get(name)
+    if fn is None:
+        def fn(x, *args, **kwargs):
+            return getattr(x, name)(*args, **kwargs)
+
+        fn.__name__ = fn.__qualname__ = name
+        fn.method = name
+        _METHOD_FNS[name] = fn
+    return fn
+
+
+_METHOD_FNS: dict = {}
+
+
+def _copyto_fn(target, value):
+    """``target[...] = value`` as a function (what ``fill`` and whole-array writes record)."""
+    target[...] = value
+
+
+def _setitem(target, index, value):
+    target[index] = value
+
+
+class TracedArray:
+    """A stand-in for an array while tracing: an example value plus the node that made it."""
+
+    __slots__ = ("node", "__weakref__")
+    __array_priority__ = 10_000
+
+    def __init__(self, node: Node):
+        self.node = node
+
+    # ------------------------------------------------------------ metadata
+    @property
+    def shape(self):
+        return self.node.value.shape
+
+    @property
+    def dtype(self):
+        return self.node.value.dtype
+
+    @property
+    def ndim(self):
+        return self.node.value.ndim
+
+    @property
+    def size(self):
+        return self.node.value.size
+
+    @property
+    def itemsize(self):
+        return self.node.value.itemsize
+
+    @property
+    def nbytes(self):
+        return self.node.value.nbytes
+
+    @property
+    def strides(self):
+        return getattr(self.node.value, "strides", ())
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def __len__(self):
+        return len(self.node.value)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        return f"TracedArray(%{self.node.id}, shape={self.shape}, dtype={self.dtype})"
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------- value reads
+    def _read(self, what):
+        tracer = self.node.tracer
+        if tracer is not None and not tracer.active and tracer.mode == "graph":
+            raise TraceError(
+                f"{what}: this tensor is a symbolic value of a gg.Graph; evaluate it with "
+                "g.run(tensor, feed={...}) instead of reading it directly"
+            )
+        raise TraceValueError(_VALUE_MESSAGE.format(what=what))
+
+    def item(self, *args):
+        self._read("item()")
+
+    def tolist(self):
+        self._read("tolist()")
+
+    def __bool__(self):
+        self._read("bool()")
+
+    def __float__(self):
+        self._read("float()")
+
+    def __int__(self):
+        self._read("int()")
+
+    def __index__(self):
+        self._read("an index")
+
+    def __array__(self, dtype=None, copy=None):
+        self._read("converting to a NumPy array")
+
+    # ------------------------------------------------------------ dispatch
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        tracer = _tracer_of((inputs, kwargs))
+        out = kwargs.pop("out", None)
+        if method == "__call__":
+            if out is not None:
+                (target,) = out if isinstance(out, tuple) else (out,)
+                return tracer.mutate(ufunc, ufunc.__name__, inputs, kwargs, target, out_kw=True)
+            return tracer.call(ufunc, ufunc.__name__, inputs, kwargs, ufunc=ufunc)
+        bound = getattr(ufunc, method)
+        if method == "at":
+            return tracer.mutate(bound, f"{ufunc.__name__}.at", inputs, kwargs, inputs[0])
+        if out is not None:
+            kwargs["out"] = out
+        return tracer.call(bound, f"{ufunc.__name__}.{method}", inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        tracer = _tracer_of((args, kwargs))
+        name = func.__name__
+        if name in _NOT_DATA:
+            return func(*_examples(args), **_examples(kwargs))
+        if name == "copyto":
+            return tracer.mutate(_copyto_fn, "copyto", (args[1],), {}, args[0], out_kw=False, target_first=True)
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+            fn = _with_out(func)
+            return tracer.mutate(fn, name, args, kwargs, out, out_kw=True)
+        return tracer.call(func, name, args, kwargs, shape_only=name in _SHAPE_ONLY)
+
+    # ------------------------------------------------------------ operators
+    def __getitem__(self, index):
+        return self.node.tracer.call(operator.getitem, "getitem", (self, index), {})
+
+    def __setitem__(self, index, value):
+        self.node.tracer.mutate(_setitem, "setitem", (index, value), {}, self, target_first=True)
+
+    def fill(self, value):
+        self.node.tracer.mutate(_copyto_fn, "fill", (value,), {}, self, target_first=True)
+
+    def __neg__(self):
+        return np.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return np.abs(self)
+
+    def __invert__(self):
+        return np.invert(self)
+
+
+def _binary(ufunc, reflected=False, inplace=False):
+    if inplace:
+        def op(self, other):
+            ufunc(self, other, out=(self,))
+            return self
+    elif reflected:
+        def op(self, other):
+            return ufunc(other, self)
+    else:
+        def op(self, other):
+            return ufunc(self, other)
+    return op
+
+
+for _name, _ufunc in {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide, "floordiv": np.floor_divide,
+    "mod": np.remainder, "pow": np.power, "matmul": np.matmul, "and": np.bitwise_and, "or": np.bitwise_or,
+    "xor": np.bitwise_xor,
+}.items():
+    setattr(TracedArray, f"__{_name}__", _binary(_ufunc))
+    setattr(TracedArray, f"__r{_name}__", _binary(_ufunc, reflected=True))
+    setattr(TracedArray, f"__i{_name}__", _binary(_ufunc, inplace=True))
+for _name, _ufunc in {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+                      "eq": np.equal, "ne": np.not_equal}.items():
+    setattr(TracedArray, f"__{_name}__", _binary(_ufunc))
+
+_METHODS = (
+    "sum", "mean", "max", "min", "prod", "any", "all", "argmax", "argmin", "reshape", "transpose", "swapaxes",
+    "squeeze", "ravel", "flatten", "copy", "astype", "clip", "cumsum", "cumprod", "dot", "repeat", "take",
+    "view", "var", "std", "round", "conj", "nonzero", "diagonal", "trace",
+)
+
+
+def _install_method(name):
+    def method(self, *args, **kwargs):
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+            return self.node.tracer.mutate(_method_fn(name), name, (self,) + args, kwargs, out, out_kw=True)
+        return self.node.tracer.call(_method_fn(name), name, (self,) + args, kwargs)
+
+    method.__name__ = name
+    setattr(TracedArray, name, method)
+
+
+for _name in _METHODS:
+    _install_method(_name)
+
+# NumPy functions answering questions about shapes and types, not values
+_NOT_DATA = {"shape", "ndim", "size", "result_type", "may_share_memory", "shares_memory", "iscomplexobj",
+             "isrealobj", "min_scalar_type", "can_cast"}
+_SHAPE_ONLY = {"zeros_like", "ones_like", "empty_like", "full_like"}
+# creation functions that take no array (NumPy cannot dispatch them to the proxy)
+_CREATION = {"zeros", "ones", "empty", "full", "arange", "eye", "linspace", "identity"}
+_CONVERSION = {"asarray", "array", "ascontiguousarray", "asanyarray", "asfortranarray", "copy"}
+
+
+def _with_out(func):
+    fn = _OUT_FNS.get(func)
+    if fn is None:
+        def fn(*args, out, **kwargs):
+            return func(*args, out=out, **kwargs)
+
+        fn.__name__ = func.__name__
+        _OUT_FNS[func] = fn
+    return fn
+
+
+_OUT_FNS: dict = {}
+
+
+def _tracer_of(obj):
+    tracer = None
+
+    def visit(x):
+        nonlocal tracer
+        if isinstance(x, TracedArray) and tracer is None:
+            tracer = x.node.tracer
+
+    _visit_proxies(obj, visit)
+    if tracer is None:
+        raise TraceError("internal: a traced call without a traced argument")
+    if not tracer.active:
+        raise TraceError(
+            "a tensor of a gg.Graph was used outside its `with graph:` block; build the whole graph "
+            "inside the block and evaluate it with graph.run(...)"
+        )
+    return tracer
+
+
+def _visit_proxies(obj, visit):
+    if isinstance(obj, TracedArray):
+        visit(obj)
+    elif type(obj) in (tuple, list):
+        for item in obj:
+            _visit_proxies(item, visit)
+    elif type(obj) is dict:
+        for item in obj.values():
+            _visit_proxies(item, visit)
+    elif type(obj) is slice:
+        _visit_proxies((obj.start, obj.stop, obj.step), visit)
+
+
+def _map_proxies(obj, fn):
+    if isinstance(obj, TracedArray):
+        return fn(obj)
+    t = type(obj)
+    if t is tuple:
+        return tuple(_map_proxies(item, fn) for item in obj)
+    if t is list:
+        return [_map_proxies(item, fn) for item in obj]
+    if t is dict:
+        return {k: _map_proxies(v, fn) for k, v in obj.items()}
+    if t is slice:
+        return slice(*(_map_proxies(v, fn) for v in (obj.start, obj.stop, obj.step)))
+    return obj
+
+
+def _examples(obj):
+    return _map_proxies(obj, lambda p: p.node.value)
+
+
+# ------------------------------------------------------- the recording module
+class RecordingModule:
+    """Stands in for ``numpy`` as a device's ``xp`` while tracing.
+
+    Creation functions (``zeros``, ``full``, ...) and conversions (``asarray``)
+    are recorded; everything else is NumPy itself, whose functions and ufuncs
+    dispatch to the proxies on their own.
+    """
+
+    __name__ = "numpy"
+
+    def __init__(self, tracer, backend=np):
+        self._tracer, self._backend = tracer, backend
+        self.ndarray = (backend.ndarray, TracedArray)
+
+    def __getattr__(self, name):
+        attr = getattr(self._backend, name)
+        if name in _CREATION or name in _CONVERSION:
+            tracer = self._tracer
+
+            def record(*args, **kwargs):
+                return tracer.call(attr, name, args, kwargs)
+
+            record.__name__ = name
+            return record
+        return attr
+
+
+# ----------------------------------------------------------------- the tracer
+_DATA_SLOT = None
+_GRAD_SLOT = None
+_MISSING = object()
+
+
+def _slots():
+    global _DATA_SLOT, _GRAD_SLOT
+    if _DATA_SLOT is None:
+        from ..tensor import Tensor
+
+        _DATA_SLOT, _GRAD_SLOT = Tensor.__dict__["data"], Tensor.__dict__["grad"]
+    return _DATA_SLOT, _GRAD_SLOT
+
+
+def raw_data(t):
+    """A tensor's ``.data`` slot, never lifted (safe inside and outside traces)."""
+    return _slots()[0].__get__(t)
+
+
+class Tracer:
+    """Records array operations into a list of nodes; a context manager that installs the hooks.
+
+    Args:
+        mode: "graph" (define-then-run: placeholders, results stay symbolic) or
+            "compile" (tracing a function on real inputs: results are made concrete at exit).
+        inputs: for "compile", the tensors passed to the function, fed per call.
+    """
+
+    def __init__(self, mode: str, inputs=()):
+        self.mode = mode
+        self.active = False
+        self.nodes = []  # the program being recorded (a cond branch swaps in its own list)
+        self.all_nodes = []
+        self.inputs = list(inputs)
+        self._input_index = {id(t): i for i, t in enumerate(self.inputs)}
+        self.input_nodes = [None] * len(self.inputs)
+        self.externals = {}  # id(tensor) -> (tensor, node, proxy, version when lifted)
+        self.consts = {}  # id(array) -> (array, node)
+        self.local = {}  # id -> weakref of tensors created while tracing (Tensor == is elementwise: no sets)
+        self.holders = {}  # id(tensor) -> weakref of tensors whose .data was set to a proxy
+        self.initial = {}  # id(tensor) -> (tensor, data before, grad before) for rollback
+        self.grad_reads = {}  # id(owner) -> (owner, first .grad seen)
+        self.grad_writes = {}  # id(owner) -> owner
+        self.snapshots = {}  # id(array) -> (array, copy): externals mutated while tracing
+        self.placeholders = []
+        self.leaves = []  # input, external and const nodes
+        self.branch_scope = None  # while tracing a cond branch: the set of nodes made in it
+        self._saved = []
+
+    # ------------------------------------------------------------ hooks
+    def __enter__(self):
+        from ..device import cpu as cpu_device
+        from ..ops import shape as shape_ops
+        from ..tensor import Tensor
+
+        data_slot, grad_slot = _slots()
+        tracer = self
+
+        def get_data(t):
+            value = data_slot.__get__(t)
+            if isinstance(value, _ARRAY_TYPES) and _current and _current[-1] is tracer:
+                return tracer.lift(t, value)
+            return value
+
+        def set_data(t, value):
+            tracer.on_set_data(t, value)
+            data_slot.__set__(t, value)
+
+        def get_grad(t):
+            value = grad_slot.__get__(t)
+            if _current and _current[-1] is tracer:
+                tracer.on_get_grad(t, value)
+            return value
+
+        def set_grad(t, value):
+            if _current and _current[-1] is tracer:
+                tracer.on_set_grad(t)
+            grad_slot.__set__(t, value)
+
+        cpu = cpu_device()
+        self._saved = [
+            (Tensor, "data", data_slot), (Tensor, "grad", grad_slot), (cpu, "xp", cpu.xp),
+            (shape_ops, "scatter_add", shape_ops.scatter_add),
+        ]
+        self._errstate = np.errstate(all="ignore") if self.mode == "graph" else None
+        try:
+            Tensor.data = property(get_data, set_data)
+            Tensor.grad = property(get_grad, set_grad)
+            cpu.xp = RecordingModule(self)
+            shape_ops.scatter_add = _traced_scatter_add
+            if self._errstate is not None:
+                self._errstate.__enter__()
+        except BaseException:
+            self._restore()
+            raise
+        self.active = True
+        _current.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        self.active = False
+        if _current and _current[-1] is self:
+            _current.pop()
+        self._restore()
+        return False
+
+    def _restore(self):
+        for owner, name, value in reversed(self._saved):
+            setattr(owner, name, value)
+        self._saved = []
+        if self._errstate is not None:
+            self._errstate.__exit__(None, None, None)
+            self._errstate = None
+
+    # --------------------------------------------------- tensor bookkeeping
+    def on_set_data(self, t, value):
+        data_slot = _DATA_SLOT
+        try:
+            before = data_slot.__get__(t)
+        except AttributeError:
+            before = _MISSING
+        if before is _MISSING:
+            self.local[id(t)] = weakref.ref(t)
+        elif id(t) not in self.initial and not self.is_local(t):
+            self.initial[id(t)] = (t, before, _GRAD_SLOT.__get__(t))
+        if isinstance(value, TracedArray):
+            self.holders[id(t)] = weakref.ref(t)
+        else:
+            self.holders.pop(id(t), None)
+
+    def on_get_grad(self, t, value):
+        if self.is_local(t) or id(t) in self.grad_reads or id(t) in self.grad_writes:
+            return
+        self.grad_reads[id(t)] = (t, value)
+
+    def is_local(self, t) -> bool:
+        ref = self.local.get(id(t))
+        return ref is not None and ref() is t
+
+    def on_set_grad(self, t):
+        if self.is_local(t):
+            return
+        if id(t) not in self.initial:
+            self.initial[id(t)] = (t, _DATA_SLOT.__get__(t), _GRAD_SLOT.__get__(t))
+        self.grad_writes[id(t)] = t
+
+    def lift(self, t, array) -> TracedArray:
+        """The proxy standing for tensor ``t``'s real array: an input, a captured external, or a constant."""
+        entry = self.externals.get(id(t))
+        if entry is not None and entry[0] is t and entry[1].value is array:
+            return entry[2]
+        if self.is_local(t):
+            return self._const(array)
+        index = self._input_index.get(id(t))
+        if index is not None:
+            node = Node("input", "input", value=array)
+            node.index = index
+            self.input_nodes[index] = node
+        else:
+            node = Node("external", "captured", value=array)
+        node.tensor = t
+        node.name = t.name
+        proxy = self._add(node, top=True)
+        self.externals[id(t)] = (t, node, proxy, t._version[0])
+        return proxy
+
+    def _const(self, array) -> TracedArray:
+        entry = self.consts.get(id(array))
+        if entry is not None and entry[0] is array:
+            return entry[2]
+        snapshot = array.copy() if isinstance(array, np.ndarray) else array
+        node = Node("const", "const", args=(), value=array)
+        node.fn = snapshot  # the replayed value
+        proxy = self._add(node, top=True)
+        self.consts[id(array)] = (array, node, proxy)
+        return proxy
+
+    def _add(self, node, top=False) -> TracedArray:
+        node.tracer = self
+        if top:
+            # inputs, externals and constants exist before anything reads them: kept apart, run first
+            self.leaves.append(node)
+            self.all_nodes.append(node)
+        else:
+            self.nodes.append(node)
+            self.all_nodes.append(node)
+            if self.branch_scope is not None:
+                self.branch_scope.add(node)
+        return TracedArray(node)
+
+    # ------------------------------------------------------------ recording
+    def _to_nodes(self, obj):
+        """Proxies become their nodes; raw arrays become constant nodes."""
+
+        def convert(x):
+            if isinstance(x, TracedArray):
+                return x.node
+            if isinstance(x, np.ndarray):
+                return self._const(x).node
+            return x
+
+        return _map_any(obj, convert)
+
+    def call(self, fn, op, args, kwargs, ufunc=None, shape_only=False):
+        args = _lift_raw(args, self)
+        kwargs = _lift_raw(kwargs, self)
+        value = fn(*_examples(args), **_examples(kwargs))
+        if isinstance(value, _ARRAY_TYPES):
+            for p in _proxies((args, kwargs)):
+                if value is p.node.value:
+                    return p  # an identity (asarray of an array, astype to its own dtype)
+            node = Node("call", op, fn, self._to_nodes(args), self._to_nodes(kwargs), value)
+            node.ufunc, node.shape_only = ufunc, shape_only
+            node.root = self._root_of(value, args, kwargs) or node
+            return self._add(node)
+        if isinstance(value, (tuple, list)) and value and all(isinstance(v, _ARRAY_TYPES) for v in value):
+            node = Node("call", op, fn, self._to_nodes(args), self._to_nodes(kwargs), tuple(value))
+            self._add(node)
+            return type(value)(self.call(operator.getitem, "item", (TracedArray(node), i), {})
+                               for i in range(len(value)))
+        if isinstance(value, (bool, int, float, complex)) and _proxies((args, kwargs)):
+            raise TraceValueError(_VALUE_MESSAGE.format(what=f"np.{op}()"))
+        return value
+
+    def mutate(self, fn, op, args, kwargs, target, out_kw=False, target_first=False):
+        """Record a write into ``target``'s memory; returns the target (as in-place NumPy calls do)."""
+        if not isinstance(target, TracedArray):
+            raise TraceError(
+                f"{op}: writing a traced value into a plain array (shape {getattr(target, 'shape', '?')}) "
+                "cannot be recorded; write into a tensor's .data instead"
+            )
+        tnode = target.node
+        if self.branch_scope is not None and tnode.root not in self.branch_scope:
+            raise TraceError(
+                f"{op}: a gg.cond branch writes into a tensor created outside the branch; branches must "
+                "not modify outer tensors in place (return new values instead)"
+            )
+        args = _lift_raw(args, self)
+        kwargs = _lift_raw(kwargs, self)
+        root = tnode.root
+        if root.kind in ("external", "input", "const") and id(root.value) not in self.snapshots:
+            if isinstance(root.value, np.ndarray):
+                self.snapshots[id(root.value)] = (root.value, root.value.copy())
+        ex_args, ex_kwargs = _examples(args), _examples(kwargs)
+        if target_first:
+            fn(tnode.value, *ex_args, **ex_kwargs)
+        elif out_kw:
+            fn(*ex_args, out=tnode.value, **ex_kwargs)
+        else:
+            fn(*ex_args, **ex_kwargs)
+        node = Node("mutate", op, fn, self._to_nodes(args), self._to_nodes(kwargs), None)
+        node.target, node.out_kw = tnode, out_kw
+        node.root = root
+        node.ufunc = fn if isinstance(fn, np.ufunc) else None
+        if target_first:
+            node.args = (tnode,) + tuple(node.args)
+            node.out_kw = False
+        self._add(node)
+        return target
+
+    def _root_of(self, value, args, kwargs):
+        if not isinstance(value, np.ndarray):
+            return None
+        for p in _proxies((args, kwargs)):
+            example = p.node.value
+            if isinstance(example, np.ndarray) and np.may_share_memory(value, example):
+                return p.node.root
+        return None
+
+    # ------------------------------------------------------------ results
+    def finish(self) -> None:
+        """Fix up roots (None means "itself") once recording is over."""
+        for n in self.all_nodes:
+            if n.root is None:
+                n.root = n
+
+    def alive_holders(self) -> list:
+        """Tensors still alive whose ``.data`` is a proxy: ``(tensor, node)`` pairs."""
+        found = []
+        for ref in self.holders.values():
+            t = ref()
+            if t is not None:
+                value = _DATA_SLOT.__get__(t)
+                if isinstance(value, TracedArray):
+                    found.append((t, value.node))
+        return found
+
+    def concretize(self) -> None:
+        """Give every tensor left holding a proxy its example value (the traced call's real result)."""
+        for t, node in self.alive_holders():
+            _DATA_SLOT.__set__(t, node.value)
+
+    def rollback(self) -> None:
+        """Undo the trace's effects on tensors that existed before it (after an aborted trace)."""
+        self.concretize()
+        for array, copy in self.snapshots.values():
+            array[...] = copy
+        for t, data, grad in self.initial.values():
+            _DATA_SLOT.__set__(t, data)
+            _GRAD_SLOT.__set__(t, grad)
+
+
+def _proxies(obj) -> list:
+    found = []
+    _visit_proxies(obj, found.append)
+    return found
+
+
+def _map_any(obj, fn):
+    if isinstance(obj, (TracedArray, np.ndarray)):
+        return fn(obj)
+    t = type(obj)
+    if t is tuple:
+        return tuple(_map_any(item, fn) for item in obj)
+    if t is list:
+        return [_map_any(item, fn) for item in obj]
+    if t is dict:
+        return {k: _map_any(v, fn) for k, v in obj.items()}
+    if t is slice:
+        return slice(*(_map_any(v, fn) for v in (obj.start, obj.stop, obj.step)))
+    return obj
+
+
+def _lift_raw(obj, tracer):
+    """Raw arrays among the arguments become constant proxies (so later writes to them are seen)."""
+    return _map_any(obj, lambda x: tracer._const(x) if isinstance(x, np.ndarray) else x)
+
+
+def _traced_scatter_add(xp, target, index, values) -> None:
+    """``scatter_add`` while tracing: ``np.add.at`` dispatches to the proxy and is recorded."""
+    np.add.at(target, index, values)
