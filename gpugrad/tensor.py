@@ -37,7 +37,7 @@ class Tensor:
 
     __slots__ = (
         "data", "device", "requires_grad", "grad", "grad_fn", "name",
-        "_version", "_accumulator", "_hooks", "_retains_grad", "__weakref__",
+        "_version", "_accumulator", "_hooks", "_retains_grad", "_base", "__weakref__",
     )
     __array_priority__ = 1000  # numpy_scalar * tensor defers to Tensor.__rmul__
 
@@ -63,6 +63,7 @@ class Tensor:
         t._accumulator = None
         t._hooks = None
         t._retains_grad = False
+        t._base = None  # the tensor this one is a view of (set by view ops)
         return t
 
     # ----------------------------------------------------------------- attributes

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import weakref
 
+from numpy import asarray as _asarray, generic as _numpy_scalar, ndarray as _ndarray
+
 from .grad_mode import _state
 
 # Set by gpugrad.tensor once Tensor exists (tensor.py imports this module, so
@@ -170,11 +172,14 @@ class Function(Node):
             self.needs_input_grad = tuple(needs)
         if device.type == "cpu":
             data = self.forward(*arrays)
+            if data.__class__ is not _ndarray and isinstance(data, _numpy_scalar):
+                data = _asarray(data)  # NumPy hands back scalars for 0-d results; tensors hold arrays
         else:
             data = _run_on_gpu(self, device, arrays)
         out = Tensor._make(data, device, record)
         if self.view_of_input:  # an in-place change through either must invalidate both
             out._version = inputs[0]._version
+            out._base = inputs[0]
         if record:
             self._connect(inputs, out)
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .elementwise import (
-    abs, add, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
+    abs, add, allclose, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, sigmoid, sign, sin, softplus, sqrt,
     square, sub, tan, tanh, where,
 )
@@ -46,8 +46,8 @@ _METHODS = {
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "clamp_": clamp_, "fill_": fill_, "zero_": zero_,
     "copy_": copy_,
     # operators
-    "__add__": add, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": _reflect(sub),
-    "__mul__": mul, "__rmul__": _reflect(mul), "__truediv__": div, "__rtruediv__": _reflect(div),
+    "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": _reflect(sub),
+    "__mul__": elementwise._mul_operator, "__rmul__": _reflect(mul), "__truediv__": div, "__rtruediv__": _reflect(div),
     "__pow__": pow, "__rpow__": _reflect(pow), "__matmul__": matmul, "__rmatmul__": _reflect(matmul),
     "__neg__": neg, "__abs__": abs, "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt,
     "__ge__": ge, "__getitem__": getitem, "__setitem__": setitem, "__invert__": logical_not,

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor, check_same_device
 
 _NUMBER = (int, float, bool)
+_PLAIN_NUMBERS = (int, float)  # never upcast a float tensor (bool is left to the full rules)
 
 
 # ----------------------------------------------------------- type promotion
@@ -26,7 +29,12 @@ def _check_operand(op: str, x) -> None:
 
 
 def _is_numpy_scalar(x) -> bool:
-    return hasattr(x, "dtype") and getattr(x, "ndim", None) == 0 and not hasattr(x, "device")
+    return isinstance(x, np.generic) and x.dtype.kind in "biuf"
+
+
+def _as_number(x):
+    """A NumPy scalar as the Python number it holds: PyTorch promotes ``t * np.float64(2)`` like ``t * 2.0``."""
+    return x.item() if _is_numpy_scalar(x) else x
 
 
 def promote(op: str, a, b, floating: bool = False):
@@ -34,11 +42,18 @@ def promote(op: str, a, b, floating: bool = False):
 
     With ``floating`` (true division, math functions) an integer result becomes the default float.
     """
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    # the common cases first (this runs on every binary op): nothing to cast
+    if a_t and b_t:
+        if a.data.dtype == b.data.dtype and (not floating or a.data.dtype.kind == "f"):
+            return a, b
+    elif a_t and type(b) in _PLAIN_NUMBERS and a.data.dtype.kind == "f":
+        return a, b
+    elif b_t and type(a) in _PLAIN_NUMBERS and b.data.dtype.kind == "f":
+        return a, b
     _check_operand(op, a)
     _check_operand(op, b)
-    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
-    if a_t and b_t and a.data.dtype == b.data.dtype and not floating:
-        return a, b
+    a, b = _as_number(a), _as_number(b)
     target = dtypes.result_type(a, b)
     if floating and target.category != dtypes.FLOAT:
         target = dtypes.get_default_dtype()
@@ -51,6 +66,30 @@ def promote(op: str, a, b, floating: bool = False):
     if not b_t:
         b = _scalar(b, target)
     return a, b
+
+
+def _raise_broadcast_error(op: str, *operands) -> None:
+    """Raise a clear error if the tensor operands' shapes do not broadcast (NumPy's ValueError names no op).
+
+    Called only after the op failed, so the check costs nothing on the normal path.
+    """
+    shapes = [tuple(x.shape) for x in operands if isinstance(x, Tensor)]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(
+            f"{op}(): shapes {' and '.join(map(str, shapes))} cannot be broadcast together: each trailing "
+            "dimension must be equal or 1 in every operand (reshape/unsqueeze one, or fix the shapes)"
+        ) from None
+
+
+def _apply(op: str, function: Function, *operands) -> Tensor:
+    """``function(*operands)``, with NumPy's bare broadcasting ValueError turned into one naming ``op``."""
+    try:
+        return function(*operands)
+    except ValueError:
+        _raise_broadcast_error(op, *operands)
+        raise
 
 
 def _scalar(value, target: dtypes.dtype):
@@ -118,12 +157,13 @@ class Sub(Function):
         return a - b
 
     def backward(self, gy):
-        return gy, -gy
+        return gy, -gy if self.needs_input_grad[1] else None
 
 
 def _other_needs_grad(function) -> tuple:
     """For products: input i is read only to form the gradient of the other input."""
-    return tuple(i for i in (0, 1) if function.needs_input_grad[1 - i])
+    need_a, need_b = function.needs_input_grad
+    return (0, 1) if need_a and need_b else (1,) if need_a else (0,)
 
 
 class Mul(Function):
@@ -178,6 +218,8 @@ class Pow(Function):
         c = self.exponent
         if c == 0:
             return gy * 0.0
+        if c == 2:  # the common square: one op fewer
+            return gy * (x * 2.0)
         return gy * c * x ** (c - 1)
 
 
@@ -219,12 +261,34 @@ def _where_positive(a: Tensor) -> Tensor:
     return where(_const(a, a.data > 0), a, 1.0)
 
 
+def _add_operator(a, b) -> Tensor:
+    """``a + b``: the same-dtype case skips promotion (operators are the hottest path)."""
+    if isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        try:
+            return Add()(a, b)
+        except ValueError:
+            _raise_broadcast_error("add", a, b)
+            raise
+    return add(a, b)
+
+
+def _mul_operator(a, b) -> Tensor:
+    """``a * b``, with the same shortcut as ``_add_operator``."""
+    if isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        try:
+            return Mul()(a, b)
+        except ValueError:
+            _raise_broadcast_error("mul", a, b)
+            raise
+    return mul(a, b)
+
+
 def add(a, b, alpha=1) -> Tensor:
     """``a + alpha * b`` with broadcasting."""
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote("add", a, b)
-    return Add()(a, b)
+    return _apply("add", Add(), a, b)
 
 
 def sub(a, b, alpha=1) -> Tensor:
@@ -232,18 +296,18 @@ def sub(a, b, alpha=1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote("sub", a, b)
-    return Sub()(a, b)
+    return _apply("sub", Sub(), a, b)
 
 
 def mul(a, b) -> Tensor:
     a, b = promote("mul", a, b)
-    return Mul()(a, b)
+    return _apply("mul", Mul(), a, b)
 
 
 def div(a, b) -> Tensor:
     """True division; integer inputs give the default float dtype, as in PyTorch."""
     a, b = promote("div", a, b, floating=True)
-    return Div()(a, b)
+    return _apply("div", Div(), a, b)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -254,6 +318,7 @@ def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     """``x ** exponent``; either side may be a Python number."""
     if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
         _check_operand("pow", exponent)
+        exponent = _as_number(exponent)  # a NumPy float64 scalar would upcast float32 data
         if x.data.dtype.kind != "f" and isinstance(exponent, float):
             x = as_float(x)
         return Pow(exponent)(x)
@@ -262,7 +327,7 @@ def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
         exponent = as_float(exponent) if isinstance(x, float) else exponent
         return RPow(x)(exponent)
     x, exponent = promote("pow", x, exponent)
-    return PowTensor()(x, exponent)
+    return _apply("pow", PowTensor(), x, exponent)
 
 
 # ----------------------------------------------------------- unary math
@@ -557,15 +622,23 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
-    """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``."""
+    """Limit values to ``[min, max]``; the gradient passes where ``min <= x <= max``.
+
+    ``min`` and ``max`` may be numbers or tensors (broadcast with ``x``); a tensor bound
+    gets the gradient where it is the result. As in PyTorch, ``max`` wins when ``min > max``.
+
+    Example:
+        >>> gg.clamp(gg.tensor([-2., 0.5, 3.]), min=0.0, max=1.0)   # tensor([0.0, 0.5, 1.0])
+    """
     if min is None and max is None:
         raise ValueError("clamp(): at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # where(), not maximum(): at a tie PyTorch gives x the whole gradient, not half
         out = x
         if min is not None:
-            out = maximum(out, min)
+            out = where(lt(out, min), min, out)
         if max is not None:
-            out = minimum(out, max)
+            out = where(gt(out, max), max, out)
         return out
     return Clamp(min, max)(x)
 
@@ -608,12 +681,12 @@ def _split_by_weight(gy, a, b, wins):
 
 def maximum(a, b) -> Tensor:
     a, b = promote("maximum", a, b)
-    return Maximum()(a, b)
+    return _apply("maximum", Maximum(), a, b)
 
 
 def minimum(a, b) -> Tensor:
     a, b = promote("minimum", a, b)
-    return Minimum()(a, b)
+    return _apply("minimum", Minimum(), a, b)
 
 
 class Where(Function):
@@ -631,8 +704,11 @@ def where(condition: Tensor, a, b) -> Tensor:
     """Elementwise ``a`` where ``condition`` is true, else ``b``; gradients flow to the chosen side."""
     if not isinstance(condition, Tensor) or condition.data.dtype.kind != "b":
         raise TypeError("where(): condition must be a bool Tensor (e.g. x > 0)")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: PyTorch's dtype, not NumPy's
+        _check_operand("where", a)
+        a = Tensor._make(condition.device.xp.asarray(a, dtype=dtypes.result_type(a, b).np), condition.device)
     a, b = promote("where", a, b)
-    return Where()(condition, a, b)
+    return _apply("where", Where(), condition, a, b)
 
 
 # ----------------------------------------------------------- comparisons (no grad)
@@ -644,7 +720,11 @@ def _compare(name: str, ufunc_name: str):
         xp = device.xp
         a_data = a.data if isinstance(a, Tensor) else a
         b_data = b.data if isinstance(b, Tensor) else b
-        return Tensor._make(getattr(xp, ufunc_name)(a_data, b_data), first.device)
+        try:
+            return Tensor._make(getattr(xp, ufunc_name)(a_data, b_data), first.device)
+        except ValueError:
+            _raise_broadcast_error(name, a, b)
+            raise
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` as a bool tensor (not differentiable)."

@@ -1,10 +1,17 @@
 """In-place ops: ``add_``, ``mul_``, ``x[i] = v``, ... with version bumps.
 
 Without a graph to keep (grad mode off, or nothing requires grad) they write
-straight into the array. Otherwise the op runs out of place on an alias of
-the old tensor, the result is copied into the tensor's memory and the tensor
-takes the new ``grad_fn``; nodes that saved the old value notice the version
-bump and refuse to run backward with a clear message.
+straight into the array. Otherwise the op runs out of place on a copy of the
+old value (so the new node may save it), the result is copied into the
+tensor's memory and the tensor takes the new ``grad_fn``; nodes that saved
+the tensor before notice the version bump and refuse to run backward with a
+clear message.
+
+Differs from PyTorch: the copy of the old value costs one array copy per
+recorded in-place op; and a recorded in-place op on a view (``x[0:2].mul_(2)``)
+changes the base's values and version but not the base's ``grad_fn``, so a
+later backward through the base misses the change (PyTorch rebases the view's
+base; clone the view, or write through ``x[0:2] = ...`` on the base instead).
 """
 
 from __future__ import annotations
@@ -12,10 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..autograd.function import Function
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import elementwise as ew
-from .shape import IndexPut, expand, normalize_index
+from .shape import IndexPut, normalize_index
 
 
 def _old_value(t: Tensor) -> Tensor:
@@ -31,7 +39,8 @@ def _old_value(t: Tensor) -> Tensor:
 
 
 def _check_broadcast(op: str, t: Tensor, other) -> None:
-    """In-place results keep ``t``'s shape: ``other`` must broadcast to it, not the other way round."""
+    """``other`` must be a number or a tensor that broadcasts to ``t``'s shape (in-place results keep it)."""
+    ew._check_operand(op, other)
     if not isinstance(other, Tensor):
         return
     try:
@@ -47,8 +56,8 @@ def _check_broadcast(op: str, t: Tensor, other) -> None:
 
 
 def _check_cast(op: str, t: Tensor, other) -> None:
-    if other is None:
-        return
+    if other is None or t.data.dtype.kind == "f":
+        return  # float is the highest category: a float tensor takes any tensor or number in place
     target = dtypes.result_type(t, other)
     if target.category > t.dtype.category:
         raise RuntimeError(
@@ -58,12 +67,11 @@ def _check_cast(op: str, t: Tensor, other) -> None:
 
 
 def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True) -> Tensor:
-    """Apply an in-place op: ``compute(alias)`` builds the recorded result, ``write(array)`` mutates directly."""
+    """Apply an in-place op: ``compute(old)`` builds the recorded result, ``write(array)`` mutates directly."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}(): expected a Tensor, got {type(t).__name__}")
     if check_cast:
         _check_cast(op, t, other)
-        _check_broadcast(op, t, other)
     if not isinstance(t.data, t.device.xp.ndarray):
         # ufuncs hand back scalars for 0-d inputs, and a NumPy scalar cannot be written into
         t.data = t.device.xp.asarray(t.data)
@@ -73,6 +81,12 @@ def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True)
             raise RuntimeError(
                 f"{op}(): a leaf Variable that requires grad is being used in an in-place operation. "
                 "Do the update under `with gg.no_grad():` (as optimizers do), or use the out-of-place op."
+            )
+        if t._base is not None:
+            raise RuntimeError(
+                f"{op}(): in-place change of a view (a slice, reshape, transpose, ...) while autograd records it. "
+                "PyTorch re-bases the base tensor's graph here; gpugrad does not, so the base's gradient would "
+                "be wrong. Write through the base instead (base[index] = new_values) or use out-of-place ops."
             )
         result = compute(_old_value(t))
         if result.data.dtype != t.data.dtype:
@@ -100,6 +114,7 @@ def add_(t: Tensor, other, alpha=1) -> Tensor:
     def write(a):
         a += _raw(other) if alpha == 1 else _raw(other) * alpha
 
+    _check_broadcast("add_", t, other)
     return _inplace("add_", t, other, lambda old: ew.add(old, other, alpha=alpha), write)
 
 
@@ -107,6 +122,7 @@ def sub_(t: Tensor, other, alpha=1) -> Tensor:
     def write(a):
         a -= _raw(other) if alpha == 1 else _raw(other) * alpha
 
+    _check_broadcast("sub_", t, other)
     return _inplace("sub_", t, other, lambda old: ew.sub(old, other, alpha=alpha), write)
 
 
@@ -114,6 +130,7 @@ def mul_(t: Tensor, other) -> Tensor:
     def write(a):
         a *= _raw(other)
 
+    _check_broadcast("mul_", t, other)
     return _inplace("mul_", t, other, lambda old: ew.mul(old, other), write)
 
 
@@ -123,6 +140,7 @@ def div_(t: Tensor, other) -> Tensor:
 
     if t.data.dtype.kind != "f":
         raise RuntimeError(f"div_(): result type Float can't be cast to the desired output type {t.dtype}")
+    _check_broadcast("div_", t, other)
     return _inplace("div_", t, other, lambda old: ew.div(old, other), write)
 
 
@@ -133,13 +151,34 @@ def clamp_(t: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     return _inplace("clamp_", t, None, lambda old: ew.clamp(old, min, max), write)
 
 
+class Overwrite(Function):
+    """The value of ``old`` after ``src`` (broadcast) is written over all of it, as fill_/zero_/copy_ record it.
+
+    ``old`` gets a zero gradient (its values are gone, as in PyTorch), ``src`` the rest (summed by the engine
+    where it was broadcast). Not ``old * 0 + src``: that would turn an inf or nan in ``old`` into nan.
+    """
+
+    def __init__(self, backward_name):
+        self.backward_name = backward_name
+
+    def forward(self, old, src):
+        return self.xp.broadcast_to(self.xp.asarray(src, dtype=old.dtype), old.shape).copy()
+
+    def backward(self, gy):
+        return gy * 0.0 if self.needs_input_grad[0] else None, gy if self.needs_input_grad[1] else None
+
+
 def fill_(t: Tensor, value) -> Tensor:
     """Set every element to ``value`` (a number or a one-element tensor)."""
+    ew._check_operand("fill_", value)
 
     def write(a):
         a[...] = _raw(value)
 
-    return _inplace("fill_", t, value, lambda old: expand(ew.add(old * 0, value), *t.shape), write)
+    def compute(old):
+        return Overwrite("FillBackward0")(old, value.to(t.dtype) if isinstance(value, Tensor) else value)
+
+    return _inplace("fill_", t, value, compute, write)
 
 
 def zero_(t: Tensor) -> Tensor:
@@ -155,7 +194,10 @@ def copy_(t: Tensor, src: Tensor) -> Tensor:
     def write(a):
         a[...] = src_here.data
 
-    return _inplace("copy_", t, src_here, lambda old: expand(src_here.to(t.dtype), *t.shape), write, check_cast=False)
+    def compute(old):
+        return Overwrite("CopyBackwards")(old, src_here.to(t.dtype))
+
+    return _inplace("copy_", t, src_here, compute, write, check_cast=False)
 
 
 def setitem(t: Tensor, index, value) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import _other_needs_grad, promote
@@ -62,6 +64,13 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"the last dimension of the first ({k_a}) must equal the "
             f"{'second-to-last' if b.data.ndim > 1 else 'only'} dimension of the second ({k_b})"
         )
+    try:
+        np.broadcast_shapes(a.data.shape[:-2], b.data.shape[:-2])
+    except ValueError:
+        raise RuntimeError(
+            f"matmul(): the batch dimensions {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])} of shapes "
+            f"{tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together (sizes must match or be 1)"
+        ) from None
     a, b = promote("matmul", a, b)
     return MatMul()(a, b)
 

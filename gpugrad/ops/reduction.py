@@ -8,7 +8,7 @@ from collections import namedtuple
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
-from .elementwise import _const, as_float, exp, log, sqrt
+from .elementwise import _const, as_float, exp, log, sqrt, where
 from .shape import expand, reshape
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -19,14 +19,16 @@ def _dims(op: str, x: Tensor, dim) -> tuple | None:
     if dim is None:
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted({_wrap_dim(op, d, x.data.ndim) for d in dims}))
+    axes = tuple(sorted({_wrap_dim(op, d, x.data.ndim) for d in dims}))
+    # an empty dim list reduces everything, as in PyTorch; a 0-d tensor's dim 0/-1 is the whole tensor
+    return None if not axes or x.data.ndim == 0 else axes
 
 
 def _grad_to_input(gy: Tensor, in_shape: tuple, axes, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes."""
     if axes is None:
         axes = tuple(range(len(in_shape)))
-    if not keepdim:
+    if not keepdim and gy.data.ndim:  # a 0-d gradient broadcasts as it is
         kept = tuple(1 if i in axes else s for i, s in enumerate(in_shape))
         gy = reshape(gy, *kept)
     return expand(gy, *in_shape)
@@ -160,6 +162,8 @@ def _extreme(kind: str, x: Tensor, dim, keepdim: bool):
 
         return (maximum if kind == "max" else minimum)(x, dim)
     axis = _wrap_dim(kind, dim, x.data.ndim)
+    if x.data.ndim == 0:  # a 0-d tensor is its own max along dim 0, at index 0
+        return _extreme(kind, reshape(x, 1), 0, False)
     if x.data.shape[axis] == 0:
         raise IndexError(f"{kind}(): Expected reduction dim {axis} to have non-zero size")
     f = ExtremeAlongDim(kind, axis, keepdim)
@@ -189,6 +193,9 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def _arg(kind: str, x: Tensor, dim, keepdim: bool) -> Tensor:
     xp = x.device.xp
     fn = xp.argmax if kind == "max" else xp.argmin
+    if dim is not None and x.data.ndim == 0:
+        _wrap_dim(f"arg{kind}", dim, 0)  # only validates: 0 and -1 name the whole 0-d tensor
+        dim = None
     if dim is None:
         out = fn(x.data)
         if keepdim:
@@ -215,7 +222,9 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     xp = x.device.xp
     shift = Tensor._make(xp.where(xp.isfinite(shift.data), shift.data, 0), x.device)  # all -inf rows stay -inf
     out = log(sum(exp(x - shift), dim=axes, keepdim=True)) + shift
-    return out if keepdim else reshape(out, *[s for i, s in enumerate(out.shape) if i not in axes])
+    if keepdim:
+        return out
+    return reshape(out, *[s for i, s in enumerate(out.shape) if axes is not None and i not in axes])
 
 
 class Softmax(Function):
@@ -273,14 +282,9 @@ def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return Tensor._make(x.device.xp.any(x.data, axis=axes, keepdims=keepdim), x.device)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Product of elements; the gradient is computed as ``prod / x`` (inputs must be nonzero)."""
-    axes = _dims("prod", x, dim)
-    return _Prod(axes, keepdim)(x)
+class Prod(Function):
+    """Product over all elements or ``axes``; the gradient of each element is the product of the others."""
 
-
-class _Prod(Function):
-    backward_name = "ProdBackward0"
     saves_inputs = (0,)
     saves_output = True
 
@@ -292,5 +296,38 @@ class _Prod(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
+        g = _grad_to_input(gy, x.data.shape, self.axes, self.keepdim)
         y = _grad_to_input(self.saved_output, x.data.shape, self.axes, self.keepdim)
-        return _grad_to_input(gy, x.data.shape, self.axes, self.keepdim) * y / x
+        is_zero = x.data == 0
+        if not is_zero.any():
+            return g * y / x  # the fast path: "product of the others" is y / x
+        return g * self._grad_with_zeros(x, y, is_zero)
+
+    def _grad_with_zeros(self, x, y, is_zero):
+        """Where a group holds one zero, that zero's gradient is the product of the rest; elsewhere 0.
+
+        Written with differentiable ops, so double backward is exact except where a
+        group holds two or more zeros (PyTorch is exact there too; we return 0).
+        """
+        zero = _const(x, is_zero)
+        x_safe = where(zero, 1.0, x)  # no 0/0 in the branch that where() discards
+        shape = x.data.shape
+        others = _grad_to_input(prod(x_safe, dim=self.axes, keepdim=self.keepdim), shape, self.axes, self.keepdim)
+        zeros_in_group = is_zero.sum(axis=self.axes, keepdims=True)
+        lone_zero = _const(x, self.xp.broadcast_to(zeros_in_group == 1, x.data.shape))
+        return where(zero, where(lone_zero, others, 0.0), y / x_safe)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Product of elements, over all of them or along ``dim``; exact gradients also where inputs are zero.
+
+    Bool and integer products are int64, as in PyTorch (NumPy would give uint64 for unsigned inputs).
+
+    Example:
+        >>> gg.tensor([[1., 2.], [3., 4.]]).prod(dim=1)   # tensor([ 2., 12.])
+    """
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.data.dtype.kind in "biu":
+        x = x.to(dtypes.int64)
+    return Prod(_dims("prod", x, dim), keepdim)(x)

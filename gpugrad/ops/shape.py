@@ -322,8 +322,17 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """The slice ``start:start+length`` of dimension ``dim``."""
+    """The slice ``start:start+length`` of dimension ``dim`` (a negative ``start`` counts from the end)."""
     d = _wrap_dim("narrow", dim, x.data.ndim)
+    size = x.data.shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow(): start {start} is out of range for dimension {d} of size {size}")
+    start = start + size if start < 0 else start
+    if length < 0 or start + length > size:
+        raise RuntimeError(
+            f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({size}) of dimension {d} "
+            f"of a tensor of shape {tuple(x.shape)}"
+        )
     index = (slice(None),) * d + (slice(start, start + length),)
     return getitem(x, index)
 
