@@ -151,25 +151,11 @@ class Function(Node):
         return self.backward_name or type(self).__name__ + "Backward0"
 
     def __call__(self, *inputs):
-        # one pass over the inputs: device check, grad need, raw arrays (this is every op's hot path)
-        device, arrays, needs = None, [], []
-        for x in inputs:
-            if isinstance(x, Tensor):
-                if x.device is not device:
-                    if device is not None:
-                        check_same_device(self, inputs)  # raises the mixed-device error
-                    device = x.device
-                arrays.append(x.data)
-                needs.append(x.requires_grad)
-            else:
-                arrays.append(x)
-                needs.append(False)
-        if device is None:
-            check_same_device(self, inputs)  # raises: no tensor among the inputs
+        device, arrays, needs = _unpack(self, inputs)
         self.device, self.xp = device, device.xp
         record = _state.enabled and True in needs
         if record:
-            self.needs_input_grad = tuple(needs)
+            self.needs_input_grad = needs
         if device.type == "cpu":
             data = self.forward(*arrays)
             if data.__class__ is not _ndarray and isinstance(data, _numpy_scalar):
@@ -253,6 +239,35 @@ class Function(Node):
             self._saved = None
             self._output_data = None
             self._freed = True
+
+
+def _unpack(function, inputs) -> tuple:
+    """(device, raw arrays, requires_grad flags) of an op's inputs, checking they share a device.
+
+    One or two tensors is nearly every call, so those come first (this is every op's hot path).
+    """
+    if len(inputs) == 2:
+        a, b = inputs
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device is b.device:
+            return a.device, (a.data, b.data), (a.requires_grad, b.requires_grad)
+    elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
+        x = inputs[0]
+        return x.device, (x.data,), (x.requires_grad,)
+    device, arrays, needs = None, [], []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if x.device is not device:
+                if device is not None:
+                    check_same_device(function, inputs)  # raises the mixed-device error
+                device = x.device
+            arrays.append(x.data)
+            needs.append(x.requires_grad)
+        else:
+            arrays.append(x)
+            needs.append(False)
+    if device is None:
+        check_same_device(function, inputs)  # raises: no tensor among the inputs
+    return device, arrays, tuple(needs)
 
 
 def _modified_message(node, now: int, expected: int) -> str:

@@ -65,7 +65,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"{'second-to-last' if b.data.ndim > 1 else 'only'} dimension of the second ({k_b})"
         )
     try:
-        np.broadcast_shapes(a.data.shape[:-2], b.data.shape[:-2])
+        if a.data.ndim > 2 and b.data.ndim > 2:  # only batch dims can clash (and the check costs ~5 us)
+            np.broadcast_shapes(a.data.shape[:-2], b.data.shape[:-2])
     except ValueError:
         raise RuntimeError(
             f"matmul(): the batch dimensions {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])} of shapes "

@@ -407,9 +407,9 @@ def normalize_index(x: Tensor, index):
 class GetItem(Function):
     backward_name = "IndexBackward0"
 
-    def __init__(self, index):
-        self.index = index
-        if _is_basic(index):
+    def __init__(self, index, basic: bool):
+        self.index, self.basic = index, basic
+        if basic:
             self.backward_name = "SliceBackward0"
             self.view_of_input = True
 
@@ -418,7 +418,7 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, gy):
-        return IndexAdd(self.in_shape, self.index)(gy)
+        return IndexAdd(self.in_shape, self.index, self.basic)(gy)
 
 
 class IndexAdd(Function):
@@ -426,12 +426,12 @@ class IndexAdd(Function):
 
     backward_name = "IndexPutBackward0"
 
-    def __init__(self, shape, index):
-        self.shape, self.index = shape, index
+    def __init__(self, shape, index, basic: bool):
+        self.shape, self.index, self.basic = shape, index, basic
 
     def forward(self, values):
         out = self.xp.zeros(self.shape, dtype=values.dtype)
-        if _is_basic(self.index):
+        if self.basic:
             out[self.index] = values
         else:
             scatter_add(self.xp, out, self.index, values)
@@ -453,9 +453,13 @@ def scatter_add(xp, target, index, values) -> None:
 
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]``: basic slicing or advanced (integer/bool tensor) indexing."""
-    index = normalize_index(x, index)
+    if type(index) is int or type(index) is slice:
+        basic = True  # the common case (t[0], t[1:]): a view, nothing to convert
+    else:
+        index = normalize_index(x, index)
+        basic = _is_basic(index)
     try:
-        return GetItem(index)(x)
+        return GetItem(index, basic)(x)
     except IndexError as exc:
         raise IndexError(f"index {index!r} is out of range for a tensor of shape {tuple(x.shape)}: {exc}") from None
 
