@@ -63,8 +63,8 @@ class Mean(Function):
         return x.sum(axis=self.axes, keepdims=self.keepdim) / count
 
     def backward(self, gy):
-        count = _count(self.in_shape, self.axes)
-        return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim) / builtins.max(count, 1)
+        count = _count(self.in_shape, self.axes)  # divide before broadcasting: fewer elements to touch
+        return _grad_to_input(gy / builtins.max(count, 1), self.in_shape, self.axes, self.keepdim)
 
 
 def _count(shape: tuple, axes) -> int:

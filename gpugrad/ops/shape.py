@@ -35,6 +35,8 @@ class SumTo(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
+        if not self.shape:  # to a scalar: the plain full sum (the common case of a broadcast scalar)
+            return x.sum()
         axes = _broadcast_axes(x.shape, self.shape)
         out = x.sum(axis=axes, keepdims=True) if axes else x
         return out.reshape(self.shape)
@@ -77,10 +79,9 @@ def expand(x: Tensor, *shape) -> Tensor:
     shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     if shape == x.data.shape:
         return x
-    try:
-        np.broadcast_shapes(x.data.shape, shape)
-    except ValueError:
-        raise RuntimeError(f"expand(): cannot expand a tensor of shape {tuple(x.shape)} to shape {shape}") from None
+    for have, want in zip(x.data.shape, shape[lead:]):  # np.broadcast_shapes would cost more than the op
+        if have != want and have != 1:
+            raise RuntimeError(f"expand(): cannot expand a tensor of shape {tuple(x.shape)} to shape {shape}")
     return Expand(shape)(x)
 
 
