@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes
-from .autograd import function as _function
+from .autograd import engine as _engine, function as _function
 from .autograd.grad_mode import _state
 from .device import Device, device as to_device, get_default_device
 
@@ -181,9 +181,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see ``gpugrad.autograd.backward``."""
-        from .autograd.engine import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ------------------------------------------------------------- conversion
     def item(self):
