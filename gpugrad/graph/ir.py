@@ -77,33 +77,35 @@ class Node:
         return f"<Node {self.label()}>"
 
 
-def walk(obj, visit) -> None:
-    """Call ``visit`` on every Node inside nested tuples/lists/dicts/slices."""
-    if isinstance(obj, Node):
+def walk(obj, visit, leaf=None) -> None:
+    """Call ``visit`` on every ``leaf`` (a type; Node by default) inside nested tuples/lists/dicts/slices."""
+    leaf = leaf or Node
+    if isinstance(obj, leaf):
         visit(obj)
     elif type(obj) in (tuple, list):
         for item in obj:
-            walk(item, visit)
+            walk(item, visit, leaf)
     elif type(obj) is dict:
         for item in obj.values():
-            walk(item, visit)
+            walk(item, visit, leaf)
     elif type(obj) is slice:
-        walk((obj.start, obj.stop, obj.step), visit)
+        walk((obj.start, obj.stop, obj.step), visit, leaf)
 
 
-def remap(obj, mapping):
-    """``obj`` with every Node ``n`` replaced by ``mapping(n)``."""
-    if isinstance(obj, Node):
+def remap(obj, mapping, leaf=None):
+    """``obj`` with every ``leaf`` (a type; Node by default) ``n`` replaced by ``mapping(n)``."""
+    leaf = leaf or Node
+    if isinstance(obj, leaf):
         return mapping(obj)
     t = type(obj)
     if t is tuple:
-        return tuple(remap(item, mapping) for item in obj)
+        return tuple(remap(item, mapping, leaf) for item in obj)
     if t is list:
-        return [remap(item, mapping) for item in obj]
+        return [remap(item, mapping, leaf) for item in obj]
     if t is dict:
-        return {k: remap(v, mapping) for k, v in obj.items()}
+        return {k: remap(v, mapping, leaf) for k, v in obj.items()}
     if t is slice:
-        return slice(remap(obj.start, mapping), remap(obj.stop, mapping), remap(obj.step, mapping))
+        return slice(*(remap(v, mapping, leaf) for v in (obj.start, obj.stop, obj.step)))
     return obj
 
 

@@ -32,7 +32,7 @@ import weakref
 
 import numpy as np
 
-from .ir import Node
+from .ir import Node, remap, walk
 
 _current = []  # the stack of active tracers (a cond branch does not push a new one)
 
@@ -312,31 +312,11 @@ def _tracer_of(obj):
 
 
 def _visit_proxies(obj, visit):
-    if isinstance(obj, TracedArray):
-        visit(obj)
-    elif type(obj) in (tuple, list):
-        for item in obj:
-            _visit_proxies(item, visit)
-    elif type(obj) is dict:
-        for item in obj.values():
-            _visit_proxies(item, visit)
-    elif type(obj) is slice:
-        _visit_proxies((obj.start, obj.stop, obj.step), visit)
+    walk(obj, visit, TracedArray)
 
 
 def _map_proxies(obj, fn):
-    if isinstance(obj, TracedArray):
-        return fn(obj)
-    t = type(obj)
-    if t is tuple:
-        return tuple(_map_proxies(item, fn) for item in obj)
-    if t is list:
-        return [_map_proxies(item, fn) for item in obj]
-    if t is dict:
-        return {k: _map_proxies(v, fn) for k, v in obj.items()}
-    if t is slice:
-        return slice(*(_map_proxies(v, fn) for v in (obj.start, obj.stop, obj.step)))
-    return obj
+    return remap(obj, fn, TracedArray)
 
 
 def _examples(obj):
