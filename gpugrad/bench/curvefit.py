@@ -61,20 +61,26 @@ def _outcome(loss, theta) -> dict:
     return {"loss": float(loss), "theta": [float(v) for v in as_list]}
 
 
-def _build_gg(device, n, epochs, libs):
-    x_np, y_np = data(n)
-    X, y = gg.tensor(x_np, device=device), gg.tensor(y_np, device=device)
-    state = {}
+def _autograd_builder(impl_name: str):
+    """A build(device, n, epochs, libs) running :func:`train_autograd` with gpugrad or PyTorch."""
 
-    def step():
-        theta = gg.tensor(THETA0, dtype=gg.float64, device=device, requires_grad=True)
-        state["loss"] = train_autograd(gg, X, y, theta, epochs)
-        state["theta"] = theta
+    def build(device, n, epochs, libs):
+        lib = gg if impl_name == "gpugrad" else libs.torch
+        x_np, y_np = data(n)
+        X, y = lib.tensor(x_np, device=device), lib.tensor(y_np, device=device)
+        state = {}
 
-    def result():
-        return _outcome(state["loss"].item(), state["theta"].detach().cpu().numpy())
+        def step():
+            theta = lib.tensor(THETA0, dtype=lib.float64, device=device, requires_grad=True)
+            state["loss"] = train_autograd(lib, X, y, theta, epochs)
+            state["theta"] = theta
 
-    return impl_with_sync("gpugrad", device, libs, step=step, result=result)
+        def result():
+            return _outcome(state["loss"].item(), state["theta"].detach().cpu().numpy())
+
+        return impl_with_sync(impl_name, device, libs, step=step, result=result)
+
+    return build
 
 
 def _build_gg_compiled(device, n, epochs, libs):
@@ -99,23 +105,6 @@ def _build_gg_compiled(device, n, epochs, libs):
     return impl_with_sync("gpugrad", device, libs, step=step, result=result)
 
 
-def _build_torch(device, n, epochs, libs):
-    torch = libs.torch
-    x_np, y_np = data(n)
-    X, y = torch.tensor(x_np, device=device), torch.tensor(y_np, device=device)
-    state = {}
-
-    def step():
-        theta = torch.tensor(THETA0, dtype=torch.float64, device=device, requires_grad=True)
-        state["loss"] = train_autograd(torch, X, y, theta, epochs)
-        state["theta"] = theta
-
-    def result():
-        return _outcome(state["loss"].item(), state["theta"].detach().cpu().numpy())
-
-    return impl_with_sync("torch", device, libs, step=step, result=result)
-
-
 def _build_raw(device, n, epochs, libs):
     xp = xp_for(device, libs)
     x_np, y_np = data(n)
@@ -136,10 +125,10 @@ def _build_raw(device, n, epochs, libs):
 # every gpugrad row gets ratios against numpy and torch. The preallocated and hoisted NumPy loops of
 # the static-graph issue are in gpugrad/graph/bench.py.
 BUILDERS = {
-    "gpugrad": _build_gg,
+    "gpugrad": _autograd_builder("gpugrad"),
     "gpugrad-compiled": _build_gg_compiled,
     "raw": _build_raw,
-    "torch": _build_torch,
+    "torch": _autograd_builder("torch"),
 }
 
 
