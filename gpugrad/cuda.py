@@ -34,7 +34,7 @@ def _require(index=None) -> int:
         raise RuntimeError(f"gg.cuda: no usable CUDA device: {unavailable_reason()}")
     if index is None:
         return current_cuda_index()
-    return device(index).index if not isinstance(index, int) else device(index).index
+    return device(index).index
 
 
 def current_device() -> int:
@@ -47,8 +47,9 @@ def set_device(index) -> None:
 
 def synchronize(index=None) -> None:
     """Wait for all work queued on the device (timings need this)."""
+    index = _require(index)  # first: without CuPy there is no cupy.cuda to look up
     cupy = cupy_import.cupy
-    with cupy.cuda.Device(_require(index)):
+    with cupy.cuda.Device(index):
         cupy.cuda.Device().synchronize()
 
 
@@ -58,8 +59,8 @@ def get_device_name(index=None) -> str:
 
 def get_device_properties(index=None) -> dict:
     """Name, total memory, compute capability and multiprocessor count of a device."""
-    cupy = cupy_import.cupy
-    props = cupy.cuda.runtime.getDeviceProperties(_require(index))
+    index = _require(index)
+    props = cupy_import.cupy.cuda.runtime.getDeviceProperties(index)
     name = props["name"]
     return {
         "name": name.decode() if isinstance(name, bytes) else name,
@@ -107,8 +108,9 @@ def empty_cache() -> None:
 
 def mem_get_info(index=None) -> tuple:
     """(free, total) bytes on the device, as the driver reports them."""
+    index = _require(index)
     cupy = cupy_import.cupy
-    with cupy.cuda.Device(_require(index)):
+    with cupy.cuda.Device(index):
         return cupy.cuda.runtime.memGetInfo()
 
 
