@@ -73,7 +73,8 @@ else
 fi
 
 nvrtc_python="${NVRTC_PYTHON:-$PYTHON}"
-if "$nvrtc_python" -c "from cupy.cuda import nvrtc" > /dev/null 2>&1; then
+# CuPy imports without the NVRTC library (pip nvidia-cuda-nvrtc); probe that the library really loads
+if "$nvrtc_python" -c "from cupy.cuda import nvrtc; nvrtc.getVersion()" > /dev/null 2>&1; then
     if "$nvrtc_python" - "$@" <<'PY'
 import sys
 from gpugrad.backends.kernels import compile_with_nvrtc, source_files
@@ -87,7 +88,7 @@ print(f"compile_kernels: ok: NVRTC compiled {count} sources for sm_80 and sm_90,
 PY
     then :; else echo "compile_kernels: FAILED: NVRTC"; status=1; fi
 else
-    echo "compile_kernels: NVRTC step skipped: no CuPy in $nvrtc_python" \
+    echo "compile_kernels: NVRTC step skipped: no CuPy with a loadable NVRTC in $nvrtc_python" \
          "(pip install cupy-cuda13x nvidia-cuda-nvrtc, or set NVRTC_PYTHON)"
 fi
 
