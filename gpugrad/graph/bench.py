@@ -29,20 +29,26 @@ def _data(n):
     return x, 1.5 * np.sin(x) + 1.2 * np.cos(x / 4)
 
 
-def gpugrad_step(n, compiled: bool):
+def autograd_step(lib, n):
+    """One curve-fit training step, written once for gpugrad or PyTorch (``lib`` is ``gg`` or ``torch``)."""
     x_np, y_np = _data(n)
-    x, y = gg.tensor(x_np), gg.tensor(y_np)
-    theta = gg.tensor(THETA0, dtype=gg.float64, requires_grad=True)
-    opt = gg.optim.SGD([theta], lr=LR)
+    x, y = lib.tensor(x_np), lib.tensor(y_np)
+    theta = lib.tensor(THETA0, dtype=lib.float64, requires_grad=True)
+    opt = lib.optim.SGD([theta], lr=LR)
 
     def step():
-        pred = theta[0] * x + theta[1] * gg.sin(x) + theta[2] * gg.cos(x / 4)
-        loss = gg.nn.functional.mse_loss(pred, y)
+        pred = theta[0] * x + theta[1] * lib.sin(x) + theta[2] * lib.cos(x / 4)
+        loss = lib.nn.functional.mse_loss(pred, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         return loss
 
+    return step
+
+
+def gpugrad_step(n, compiled: bool):
+    step = autograd_step(gg, n)
     return gg_compile(step) if compiled else step
 
 
@@ -84,20 +90,7 @@ def numpy_step(n, hoisted: bool):
 def torch_step(n):
     import torch
 
-    x_np, y_np = _data(n)
-    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
-    theta = torch.tensor(THETA0, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.SGD([theta], lr=LR)
-
-    def step():
-        pred = theta[0] * x + theta[1] * torch.sin(x) + theta[2] * torch.cos(x / 4)
-        loss = torch.nn.functional.mse_loss(pred, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return autograd_step(torch, n)
 
 
 def _time(make, epochs, repeats):

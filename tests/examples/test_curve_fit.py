@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "curve_fit.py"
 
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("curve_fit_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_reference_fit_on_cpu(tmp_path, capsys):
-    demo = load_example()
+def test_reference_fit_on_cpu(tmp_path, capsys, example):
+    demo = example("curve_fit")
     result = demo.main(["--device", "cpu", "--dtype", "float64", "--quiet", "--out", str(tmp_path)])
     np.testing.assert_allclose(result["theta"], [0.000427, 1.481929, 1.193100], atol=2e-6)
     assert result["loss"] == pytest.approx(1.69e-4, rel=5e-3)
@@ -28,8 +16,8 @@ def test_reference_fit_on_cpu(tmp_path, capsys):
     assert "device: cpu" in out and "theta: [0.000427, 1.481929, 1.193100]" in out
 
 
-def test_loss_decreases_in_float32_with_noise_and_snapshots(tmp_path):
-    demo = load_example()
+def test_loss_decreases_in_float32_with_noise_and_snapshots(tmp_path, example):
+    demo = example("curve_fit")
     result = demo.main([
         "--device", "cpu", "--dtype", "float32", "--noise", "0.1", "--epochs", "40", "--quiet",
         "--plot-every", "20", "--out", str(tmp_path),
@@ -39,18 +27,18 @@ def test_loss_decreases_in_float32_with_noise_and_snapshots(tmp_path):
     assert len(list(tmp_path.glob("fit_epoch_*.png"))) == 5
 
 
-def test_auto_device_falls_back_to_cpu_with_a_notice(capsys):
+def test_auto_device_falls_back_to_cpu_with_a_notice(capsys, example):
     import gpugrad as gg
 
     if gg.cuda.is_available():
         pytest.skip("a GPU is present")
-    demo = load_example()
+    demo = example("curve_fit")
     demo.main(["--epochs", "2", "--quiet", "--no-plot"])
     assert "running on the CPU" in capsys.readouterr().out
 
 
-def test_compiled_step_gives_the_same_fit(tmp_path):
-    demo = load_example()
+def test_compiled_step_gives_the_same_fit(tmp_path, example):
+    demo = example("curve_fit")
     eager = demo.main(["--device", "cpu", "--quiet", "--no-plot", "--epochs", "60"])
     compiled = demo.main(["--device", "cpu", "--quiet", "--no-plot", "--epochs", "60", "--compile"])
     np.testing.assert_allclose(compiled["theta"], eager["theta"], rtol=1e-12)

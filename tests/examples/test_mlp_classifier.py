@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mlp_classifier.py"
 
 
-def load_example():
-    spec = importlib.util.spec_from_file_location("mlp_classifier_example", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_short_run_learns_and_the_checkpoint_reloads_identically(tmp_path):
-    demo = load_example()
+def test_short_run_learns_and_the_checkpoint_reloads_identically(tmp_path, example):
+    demo = example("mlp_classifier")
     result = demo.main(["--device", "cpu", "--epochs", "15", "--points", "400", "--quiet", "--out", str(tmp_path)])
     assert result["test_accuracy"] > 0.8  # chance is 0.5 on two spirals
     assert result["losses"][-1] < result["losses"][0]
