@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def test_short_run_learns_and_the_checkpoint_reloads_identically(tmp_path, example):
     demo = example("mlp_classifier")
     result = demo.main(["--device", "cpu", "--epochs", "15", "--points", "400", "--quiet", "--out", str(tmp_path)])
