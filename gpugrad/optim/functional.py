@@ -68,16 +68,26 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, *, step, 
             else:
                 grad = grad + weight_decay * param
         exp_avg, exp_avg_sq = exp_avgs[i], exp_avg_sqs[i]
-        exp_avg += (1 - beta1) * (grad - exp_avg)  # PyTorch's lerp_(grad, 1 - beta1)
+        # one scratch array per parameter, every step written with out=: the same arithmetic, in the
+        # same order, as the plain expressions in the comments, without their seven temporaries
+        scratch = xp.subtract(grad, exp_avg)
+        scratch *= 1 - beta1
+        exp_avg += scratch  # exp_avg += (1 - beta1) * (grad - exp_avg), PyTorch's lerp_(grad, 1 - beta1)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        xp.multiply(grad, 1 - beta2, out=scratch)
+        scratch *= grad
+        exp_avg_sq += scratch  # exp_avg_sq += (1 - beta2) * grad * grad
         if amsgrad:
             xp.maximum(max_exp_avg_sqs[i], exp_avg_sq, out=max_exp_avg_sqs[i])
             second_moment = max_exp_avg_sqs[i]
         else:
             second_moment = exp_avg_sq
-        denom = xp.sqrt(second_moment) / bias_correction2_sqrt + eps
-        param -= step_size * (exp_avg / denom)
+        xp.sqrt(second_moment, out=scratch)
+        scratch /= bias_correction2_sqrt
+        scratch += eps  # denom = sqrt(second_moment) / bias_correction2_sqrt + eps
+        xp.divide(exp_avg, scratch, out=scratch)
+        scratch *= step_size
+        param -= scratch  # param -= step_size * (exp_avg / denom)
 
 
 def rmsprop_update(params, grads, square_avgs, grad_avgs, momentum_buffers, *, lr, alpha, eps, weight_decay,
