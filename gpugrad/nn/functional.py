@@ -16,6 +16,7 @@ import warnings
 from .. import dtypes
 from ..creation import arange, bernoulli_mask
 from ..ops import elementwise as _ew
+from ..ops import linalg as _linalg
 from ..ops import reduction as _red
 from ..ops.elementwise import gelu, leaky_relu, relu, sigmoid, softplus, tanh, where
 from ..tensor import Tensor
@@ -75,8 +76,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear(): input of shape {tuple(input.shape)} does not match weight of shape {tuple(weight.shape)}: "
             f"the input's last dimension must be in_features={weight.shape[1]}"
         )
-    out = input @ weight.mT
-    return out + bias if bias is not None else out
+    return _linalg.linear(input, weight, bias)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

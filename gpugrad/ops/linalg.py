@@ -88,3 +88,46 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
 
 mm = matmul
 bmm = matmul
+
+
+class Linear(Function):
+    """``x @ w.T + b`` as one node (PyTorch's ``AddmmBackward0`` for 2-D inputs).
+
+    Measured faster than the composite on an MLP step: its backward writes the
+    weight's gradient in the weight's own layout (``gy.T @ x``, contiguous), where
+    the composite's ``x.T @ gy`` comes back transposed and must be copied.
+    """
+
+    saves_inputs = (0, 1)
+    backward_name = "AddmmBackward0"
+
+    def inputs_to_save(self):
+        need_x, need_w = self.needs_input_grad[:2]
+        return (0, 1) if need_x and need_w else (1,) if need_x else (0,)
+
+    def forward(self, x, w, b=None):
+        out = self.xp.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, gy):
+        x, w = self.saved_tensors
+        needs = self.needs_input_grad
+        gx = matmul(gy, w) if needs[0] else None
+        gw = gb = None
+        if needs[1]:
+            gy2 = gy.reshape(-1, gy.shape[-1])
+            gw = matmul(gy2.mT, x.reshape(-1, x.shape[-1]))
+        if len(needs) > 2 and needs[2]:
+            gb = gy.reshape(-1, gy.shape[-1]).sum(dim=0)
+        return (gx, gw, gb) if len(needs) > 2 else (gx, gw)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` for ``weight`` of shape (out_features, in_features); any leading dims on ``x``."""
+    x, weight = promote("linear", x, weight)
+    if bias is None:
+        return Linear()(x, weight)
+    _, bias = promote("linear", x, bias)
+    return Linear()(x, weight, bias)
