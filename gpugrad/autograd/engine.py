@@ -57,8 +57,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         >>> (dx,) = gg.autograd.grad((x ** 3).sum(), x, create_graph=True)   # 3x^2, differentiable
     """
     _bind()
-    single = _is_tensor(inputs)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if _is_tensor(inputs) else list(inputs)
     for t in inputs:
         if not t.requires_grad:
             raise RuntimeError("grad(): one of the differentiated Tensors does not require grad")
