@@ -10,8 +10,9 @@ model's predicted class over a grid, with the points on top) and
 ``checkpoint.ckpt`` (model and optimizer state, epoch, args) into ``--out``,
 then builds a fresh model, loads the checkpoint with ``gg.load(...,
 map_location=device)`` and checks that it scores exactly the same test accuracy.
-With the defaults (2 spirals, 1000 points, 100 epochs) the test accuracy is
-about 99-100 % after a couple of seconds on a CPU.
+With the defaults (2 spirals of 1.5 turns, 1000 points, 100 epochs of 13
+batches) train and test accuracy reach 100 % in about 2 s on a 2-core CPU;
+3 spirals reach about 98-99 % test accuracy in the same time.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def pick_device(name: str) -> gg.Device:
 
 
 # ------------------------------------------------------------------ data
-def make_spirals(points: int, classes: int, seed: int, turns: float = 1.25, noise: float = 0.04):
+def make_spirals(points: int, classes: int, seed: int, turns: float = 1.5, noise: float = 0.04):
     """``classes`` interleaved spiral arms in the plane, as NumPy arrays (x float32 (N, 2), y int64 (N,)).
 
     Arm k at radius r in (0, 1] sits at angle 2π·(k/classes + turns·r); small
@@ -211,7 +212,7 @@ def save_plot(result: dict, classes: int, path: Path):
     lo, hi = points.min(axis=0) - margin, points.max(axis=0) + margin
     gx, gy, regions = predict_grid(result["model"], lo, hi, result["device"])
     colours = [plt.get_cmap("tab10")(k) for k in range(classes)]
-    fig, ax = plt.subplots(figsize=(6, 6))
+    fig, ax = plt.subplots(figsize=(6, 6.6))
     ax.pcolormesh(gx, gy, regions, cmap=ListedColormap(colours), alpha=0.3, shading="auto",
                   vmin=-0.5, vmax=classes - 0.5)
     for k in range(classes):
@@ -223,7 +224,7 @@ def save_plot(result: dict, classes: int, path: Path):
     ax.set_aspect("equal")
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
-    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), fontsize=8, ncol=classes)  # below: off the data
     ax.set_title(f"MLP decision regions: train {result['train_accuracy']:.1%}, test {result['test_accuracy']:.1%}")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
