@@ -7,6 +7,7 @@ import pytest
 
 import gpugrad as gg
 
+
 def as_numpy(state: dict) -> dict:
     return {name: tensor.cpu().numpy() for name, tensor in state.items()}
 
