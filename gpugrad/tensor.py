@@ -20,6 +20,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd import engine as _engine, function as _function
+from .backends import is_cupy_array, to_host
 from .autograd.grad_mode import _state
 from .device import Device, device as to_device, get_default_device
 
@@ -191,13 +192,9 @@ class Tensor:
                 f"a Tensor with {self.data.size} elements cannot be converted to Scalar; "
                 "item() needs exactly one element (index or reduce first)"
             )
-        from .backends import to_host
-
         return to_host(self.data).item()
 
     def tolist(self):
-        from .backends import to_host
-
         return to_host(self.data).tolist()
 
     def numpy(self) -> np.ndarray:
@@ -297,14 +294,10 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         """Pickle as (host data, device name, requires_grad, grad); the graph is not pickled."""
-        from .backends import to_host
-
         return (_rebuild_tensor, (to_host(self.data), str(self.device), self.requires_grad, self.grad))
 
     # ------------------------------------------------------------------ repr
     def __repr__(self) -> str:
-        from .backends import to_host
-
         body = np.array2string(
             to_host(self.data), separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, precision=4
         )
@@ -393,7 +386,7 @@ _function.check_same_device = check_same_device
 # ------------------------------------------------------------------ creation
 def _as_array(data, dtype, device: Device):
     """An array of ``data`` on ``device``, typed as ``torch.tensor`` would type it."""
-    given_array = isinstance(data, np.ndarray) or _is_device_array(data)
+    given_array = isinstance(data, np.ndarray) or is_cupy_array(data)
     array = data if given_array else np.asarray(_unwrap_nested(data))
     if dtype is not None:
         np_dtype = dtypes.to_dtype(dtype).np
@@ -405,12 +398,6 @@ def _as_array(data, dtype, device: Device):
     if array.dtype != np_dtype:
         array = array.astype(np_dtype)
     return array
-
-
-def _is_device_array(data) -> bool:
-    from .backends import is_cupy_array
-
-    return is_cupy_array(data)
 
 
 def _unwrap_nested(data):

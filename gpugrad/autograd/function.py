@@ -25,6 +25,7 @@ import weakref
 
 from numpy import asarray as _asarray, generic as _numpy_scalar, ndarray as _ndarray
 
+from ..backends.memory import run_with_oom_retry
 from .grad_mode import _state
 
 # Set by gpugrad.tensor once Tensor exists (tensor.py imports this module, so
@@ -161,7 +162,7 @@ class Function(Node):
             if data.__class__ is not _ndarray and isinstance(data, _numpy_scalar):
                 data = _asarray(data)  # NumPy hands back scalars for 0-d results; tensors hold arrays
         else:
-            data = _run_on_gpu(self, device, arrays)
+            data = run_with_oom_retry(self, device, arrays)  # under the right device, one OOM retry
         out = Tensor._make(data, device, record)
         if self.view_of_input:  # an in-place change through either must invalidate both
             out._version = inputs[0]._version
@@ -277,10 +278,3 @@ def _modified_message(node, now: int, expected: int) -> str:
         f"{expected} instead. Hint: the tensor was changed in place (add_, mul_, x[i] = v, ...) "
         "after it was used; use an out-of-place op (x = x + y) or .clone() it before the change."
     )
-
-
-def _run_on_gpu(function, device, arrays):
-    """Run forward on ``device``; on out-of-memory free CuPy's cached blocks and retry once."""
-    from ..backends.memory import run_with_oom_retry
-
-    return run_with_oom_retry(function, device, arrays)
