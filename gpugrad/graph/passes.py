@@ -129,7 +129,7 @@ def _key(obj):
     return (t.__name__, obj)
 
 
-def cse(prog) -> None:
+def cse(prog, stat: str = "after cse") -> None:
     """Merge calls of the same function on the same arguments, between two mutations."""
     written = mutated_roots(prog)
     table, replace, kept = {}, {}, []
@@ -158,7 +158,158 @@ def cse(prog) -> None:
         kept.append(n)
     prog.nodes = kept
     _replace_everywhere(prog, replace)
-    prog.stats["after cse"] = prog.count()
+    prog.stats[stat] = prog.count()
+
+
+# ---------------------------------------------------------- simplification
+def dot_all(a, b):
+    """``(a * b).sum()`` for two arrays of one shape, as one BLAS dot: no temporary, one pass."""
+    return a.reshape(-1) @ b.reshape(-1)
+
+
+def simplify(prog) -> None:
+    """Algebraic rewrites that save full passes over large arrays; results equal within rounding.
+
+    * ``ufunc(broadcast_to(s), x)`` with a one-element ``s`` reads ``s`` directly (no
+      full-size constant to stream through memory);
+    * ``sum(a * b)`` over whole arrays becomes ``dot(a, b)`` (float64 only: BLAS
+      accumulates float32 less accurately than NumPy's pairwise sum);
+    * scalar factors on the way to a dot (``k * a``, ``a + a``, ``-a``, ``a / k``) are
+      pulled out of it, so the scaled full arrays are no longer needed.
+
+    Nothing written in place anywhere in the program takes part, so moving a read
+    from one program point to another cannot change what it sees.
+    """
+    written = mutated_roots(prog)
+    stable = lambda n: not isinstance(n, Node) or (n.root not in written and n.kind != "mutate")  # noqa: E731
+    replace = {}
+    for n in prog.nodes:
+        _fix_with(n, lambda m: replace.get(m, m))
+        if n.kind == "call" and n.ufunc is not None:
+            n.args = tuple(_unbroadcast(a, n) if stable(a) else a for a in n.args)
+    kept = []
+    for n in prog.nodes:
+        _fix_with(n, lambda m: replace.get(m, m))
+        product = _whole_sum_of_product(n)
+        if product is not None and all(stable(m) for m in (n, product) + tuple(product.args)):
+            factors_a, a = _scaled(product.args[0], stable)
+            factors_b, b = _scaled(product.args[1], stable)
+            new = []
+            product = _ufunc_node(dot_all, (a, b), new)
+            scale = _combined_scale(factors_a + factors_b, new)
+            if scale is not None:
+                product = _ufunc_node(np.multiply, (product, scale), new)
+            for m in new:
+                m.tracer = n.tracer
+            kept += new
+            replace[n] = product
+            continue
+        kept.append(n)
+    prog.nodes = kept
+    _replace_everywhere(prog, replace)
+    prog.stats["after simplify"] = prog.count()
+
+
+def _ufunc_node(fn, args, new) -> Node:
+    """A new call node of ``fn`` on ``args`` (appended to ``new``), its example value computed now."""
+    value = fn(*(a.value if isinstance(a, Node) else a for a in args))
+    node = Node("call", fn.__name__, fn, args, None, value)
+    node.ufunc = fn if isinstance(fn, np.ufunc) else None
+    new.append(node)
+    return node
+
+
+def _combined_scale(factors, new):
+    """One scalar equal to the product of ``factors`` (``(multiply or true_divide, k)`` pairs), or None.
+
+    Numbers are combined here; nodes into a chain whose every link depends only on
+    the factors, so CSE shares it between dots and folding computes it once.
+    """
+    number, scale = 1.0, None
+    for op, k in factors:
+        if not isinstance(k, Node):
+            number = number * k if op is np.multiply else number / k
+        elif scale is None:
+            scale = k if op is np.multiply else _ufunc_node(np.true_divide, (1.0, k), new)
+        else:
+            scale = _ufunc_node(op, (scale, k), new)
+    if number != 1.0:
+        scale = number if scale is None else _ufunc_node(np.multiply, (scale, number), new)
+    return scale
+
+
+def _unbroadcast(arg, user):
+    """The one-element source of ``broadcast_to(source)`` when ``user`` broadcasts it by itself anyway."""
+    if not (isinstance(arg, Node) and arg.kind == "call" and arg.fn is np.broadcast_to):
+        return arg
+    source = arg.args[0]
+    size = getattr(source.value, "size", None) if isinstance(source, Node) else 1
+    others = [a.value for a in user.args if isinstance(a, Node) and a is not arg]
+    if size != 1 or not any(getattr(v, "shape", ()) == user.value.shape for v in others):
+        return arg
+    return source
+
+
+def _whole_sum_of_product(n):
+    """The ``multiply`` node when ``n`` sums a float64 product of two same-shape arrays over every axis."""
+    if n.kind != "call" or getattr(n.fn, "method", None) != "sum" or len(n.args) != 1:
+        return None
+    if any(v not in (None, False) for v in n.kwargs.values()) or not set(n.kwargs) <= {"axis", "keepdims"}:
+        return None
+    product = n.args[0]
+    if not isinstance(product, Node) or product.kind != "call" or product.ufunc is not np.multiply:
+        return None
+    if product.kwargs or len(product.args) != 2 or product.value.dtype != np.float64:
+        return None
+    shape = product.value.shape
+    if not all(isinstance(a, Node) and getattr(a.value, "shape", None) == shape for a in product.args):
+        return None
+    if any(getattr(a.value, "dtype", None) != np.float64 for a in product.args):
+        return None
+    return product
+
+
+def _scaled(n, stable):
+    """``(factors, base)`` with ``n == base * factors...``: scalar multiples peeled off a full array."""
+    factors = []
+    while True:
+        step = _scaling_step(n) if n.kind == "call" and n.ufunc is not None and not n.kwargs else None
+        if step is None or not stable(step[1]) or not stable(step[0][1]):
+            return factors, n
+        factors.append(step[0])
+        n = step[1]
+
+
+def _scaling_step(n):
+    """``((op, k), inner)`` when ``n == op(inner, k)`` for a scalar ``k``, else None."""
+    args = n.args
+    if n.ufunc is np.add and len(args) == 2 and args[0] is args[1]:
+        return (np.multiply, 2.0), args[0]
+    if n.ufunc is np.negative and len(args) == 1:
+        return (np.multiply, -1.0), args[0]
+    if n.ufunc not in (np.multiply, np.true_divide) or len(args) != 2:
+        return None
+    full = [a for a in args if _same_array_kind(a, n)]
+    if not full:
+        return None
+    (scalar,) = [a for a in args if a is not full[0]] or [None]
+    if scalar is None or not _one_element(scalar, n):
+        return None
+    if n.ufunc is np.true_divide and scalar is not args[1]:
+        return None  # k / a is not a scaling of a
+    return (n.ufunc, scalar), full[0]
+
+
+def _same_array_kind(a, n) -> bool:
+    value = getattr(a, "value", None)
+    return isinstance(a, Node) and getattr(value, "shape", None) == n.value.shape and value.dtype == n.value.dtype
+
+
+def _one_element(a, n) -> bool:
+    if type(a) in (int, float):
+        return True
+    value = getattr(a, "value", None)
+    return isinstance(a, Node) and getattr(value, "size", 0) == 1 and value.dtype == n.value.dtype
 
 
 # --------------------------------------------------------------- folding
@@ -281,8 +432,10 @@ def fuse(prog) -> None:
 
 
 def optimize(prog) -> "Program":
-    """The default pipeline: CSE, folding, DCE, fusion."""
+    """The default pipeline: CSE, simplification, CSE of what it exposed, folding, DCE, fusion."""
     cse(prog)
+    simplify(prog)
+    cse(prog, "after simplify + cse")
     fold(prog)
     dce(prog)
     fuse(prog)
