@@ -8,8 +8,10 @@ and compute its example value at once. gpugrad's op code, its autograd engine
 and the optimizers run unchanged, so forward ops, backward passes and
 in-place updates all land in one program.
 
-Switched from the outside for the duration of a trace (and restored even if
-the traced code raises):
+Switched from the outside while any thread traces (installed by the first
+tracer to start, restored when the last one ends, even if the traced code
+raises); each hook acts for the calling thread's own tracer, and in a thread
+that is not tracing behaves exactly like what it replaces:
 
 * ``Tensor.data`` and ``Tensor.grad`` become properties: reading the data of a
   tensor that holds a real array lifts it into the program (an input, a
@@ -17,29 +19,56 @@ the traced code raises):
   so tensors left holding proxies can be bound to results, and reads of
   ``.grad`` become guards;
 * the CPU device's ``xp`` becomes a recording module, so ``xp.zeros(...)`` and
-  friends return proxies;
-* ``gpugrad.ops.shape.scatter_add`` records ``np.add.at``.
+  friends return proxies.
 
 Reading a value (``.item()``, ``bool()``, ``float()``) raises
 :class:`TraceValueError`; Python numbers computed from mutable state are baked
-into the program as constants.
+into the program as constants, and code that reads them through
+:func:`guard_value` makes a replay re-check them.
 """
 
 from __future__ import annotations
 
 import operator
+import threading
 import weakref
 
 import numpy as np
 
 from .ir import Node, remap, walk
 
-_current = []  # the stack of active tracers (a cond branch does not push a new one)
+
+class _ThreadTracers(threading.local):
+    # this thread's active tracers, innermost last (a cond branch does not push one); a class-level
+    # default rather than one set in __init__, as it reads faster (every .data read checks it while tracing)
+    stack = ()
+
+
+_current = _ThreadTracers()
 
 
 def current():
-    """The active tracer, or None."""
-    return _current[-1] if _current else None
+    """The calling thread's active tracer, or None (tracers in other threads do not count)."""
+    stack = _current.stack
+    return stack[-1] if stack else None
+
+
+def guard_value(read, description: str):
+    """Return ``read()``; while tracing, also make a replay check that it still returns the same value.
+
+    For Python numbers that code under ``gg.compile`` reads from mutable state
+    (an optimizer's learning rate, a step counter): the graph bakes in the value
+    seen while tracing, so a later change must re-trace instead of replaying a
+    stale constant. Outside a trace this is just ``read()``.
+
+    Example:
+        >>> lr = guard_value(lambda: group["lr"], "param_groups[0]['lr']")
+    """
+    value = read()
+    tracer = current()
+    if tracer is not None and tracer.mode == "compile":
+        tracer.value_guards.append((read, value, description))
+    return value
 
 
 class TraceError(RuntimeError):
@@ -325,23 +354,29 @@ def _examples(obj):
 
 # ------------------------------------------------------- the recording module
 class RecordingModule:
-    """Stands in for ``numpy`` as a device's ``xp`` while tracing.
+    """Stands in for ``numpy`` as the CPU device's ``xp`` while any thread traces.
 
-    Creation functions (``zeros``, ``full``, ...) and conversions (``asarray``)
-    are recorded; everything else is NumPy itself, whose functions and ufuncs
-    dispatch to the proxies on their own.
+    In a thread that is tracing, creation functions (``zeros``, ``full``, ...) and
+    conversions (``asarray``) are recorded into that thread's tracer, and
+    ``ndarray`` also admits proxies; everything else is NumPy itself, whose
+    functions and ufuncs dispatch to the proxies on their own. In a thread that
+    is not tracing every name is NumPy's own.
     """
 
     __name__ = "numpy"
 
-    def __init__(self, tracer, backend=np):
-        self._tracer, self._backend = tracer, backend
-        self.ndarray = (backend.ndarray, TracedArray)
+    def __init__(self, backend=np):
+        self._backend = backend
 
     def __getattr__(self, name):
         attr = getattr(self._backend, name)
+        stack = _current.stack
+        if not stack:
+            return attr
+        if name == "ndarray":
+            return (attr, TracedArray)
         if name in _CREATION or name in _CONVERSION:
-            tracer = self._tracer
+            tracer = stack[-1]
 
             def record(*args, **kwargs):
                 return tracer.call(attr, name, args, kwargs)
@@ -349,6 +384,90 @@ class RecordingModule:
             record.__name__ = name
             return record
         return attr
+
+
+# ------------------------------------------------------------------ the hooks
+# Installed while at least one tracer is active in any thread. Each looks up the calling thread's
+# tracer, so a thread doing eager work beside a trace is neither recorded nor slowed more than a
+# property call; with no tracer anywhere they are uninstalled and eager code pays nothing.
+_hooks_lock = threading.Lock()
+_hooks_users = 0  # active tracers, all threads together
+_hooks_saved = []  # (owner, attribute, original) while installed
+
+
+def _properties(data_slot, grad_slot) -> tuple:
+    """``Tensor.data`` and ``Tensor.grad`` as properties that report to the calling thread's tracer."""
+    # locals rather than globals: the getter is the cost every .data read pays while any thread traces
+    read_data, write_data = data_slot.__get__, data_slot.__set__
+    read_grad, write_grad = grad_slot.__get__, grad_slot.__set__
+    threads, array_types = _current, _ARRAY_TYPES
+
+    def get_data(t):
+        value = read_data(t)
+        stack = threads.stack
+        if stack and isinstance(value, array_types):
+            return stack[-1].lift(t, value)
+        return value
+
+    def set_data(t, value):
+        stack = threads.stack
+        if stack:
+            stack[-1].on_set_data(t, value)
+        write_data(t, value)
+
+    def get_grad(t):
+        value = read_grad(t)
+        stack = threads.stack
+        if stack:
+            stack[-1].on_get_grad(t, value)
+        return value
+
+    def set_grad(t, value):
+        stack = threads.stack
+        if stack:
+            stack[-1].on_set_grad(t)
+        write_grad(t, value)
+
+    return property(get_data, set_data), property(get_grad, set_grad)
+
+
+def _acquire_hooks() -> None:
+    """Count one more active tracer; the first one installs the hooks."""
+    global _hooks_users
+    with _hooks_lock:
+        if _hooks_users == 0:
+            _install_hooks()
+        _hooks_users += 1
+
+
+def _release_hooks() -> None:
+    """Count one tracer less; the last one puts the originals back."""
+    global _hooks_users
+    with _hooks_lock:
+        _hooks_users -= 1
+        if _hooks_users == 0:
+            _put_back(_hooks_saved)
+
+
+def _install_hooks() -> None:
+    from ..device import cpu as cpu_device
+    from ..tensor import Tensor
+
+    data_slot, grad_slot = _slots()
+    cpu = cpu_device()
+    _hooks_saved[:] = [(Tensor, "data", data_slot), (Tensor, "grad", grad_slot), (cpu, "xp", cpu.xp)]
+    try:
+        Tensor.data, Tensor.grad = _properties(data_slot, grad_slot)
+        cpu.xp = RecordingModule(cpu.xp)
+    except BaseException:
+        _put_back(_hooks_saved)
+        raise
+
+
+def _put_back(saved: list) -> None:
+    for owner, name, value in reversed(saved):
+        setattr(owner, name, value)
+    saved.clear()
 
 
 # ----------------------------------------------------------------- the tracer
@@ -397,74 +516,43 @@ class Tracer:
         self.grad_writes = {}  # id(owner) -> owner
         self.snapshots = {}  # id(array) -> (array, copy): externals mutated while tracing
         self.placeholders = []
+        self.value_guards = []  # (read, value seen, description): see guard_value
         self.leaves = []  # input, external and const nodes
         self.branch_scope = None  # while tracing a cond branch: the set of nodes made in it
-        self._saved = []
+        self._hooked = False  # whether this tracer counts among the users of the hooks
+        self._errstate = None
 
     # ------------------------------------------------------------ hooks
     def __enter__(self):
-        from ..device import cpu as cpu_device
-        from ..ops import shape as shape_ops
-        from ..tensor import Tensor
-
-        data_slot, grad_slot = _slots()
-        tracer = self
-
-        def get_data(t):
-            value = data_slot.__get__(t)
-            if isinstance(value, _ARRAY_TYPES) and _current and _current[-1] is tracer:
-                return tracer.lift(t, value)
-            return value
-
-        def set_data(t, value):
-            tracer.on_set_data(t, value)
-            data_slot.__set__(t, value)
-
-        def get_grad(t):
-            value = grad_slot.__get__(t)
-            if _current and _current[-1] is tracer:
-                tracer.on_get_grad(t, value)
-            return value
-
-        def set_grad(t, value):
-            if _current and _current[-1] is tracer:
-                tracer.on_set_grad(t)
-            grad_slot.__set__(t, value)
-
-        cpu = cpu_device()
-        self._saved = [
-            (Tensor, "data", data_slot), (Tensor, "grad", grad_slot), (cpu, "xp", cpu.xp),
-            (shape_ops, "scatter_add", shape_ops.scatter_add),
-        ]
-        self._errstate = np.errstate(all="ignore") if self.mode == "graph" else None
         try:
-            Tensor.data = property(get_data, set_data)
-            Tensor.grad = property(get_grad, set_grad)
-            cpu.xp = RecordingModule(self)
-            shape_ops.scatter_add = _traced_scatter_add
-            if self._errstate is not None:
+            _acquire_hooks()
+            self._hooked = True
+            if self.mode == "graph":  # a graph computes on placeholder zeros: warnings about them mean nothing
+                self._errstate = np.errstate(all="ignore")
                 self._errstate.__enter__()
         except BaseException:
             self._restore()
             raise
         self.active = True
-        _current.append(self)
+        _current.stack += (self,)
         return self
 
     def __exit__(self, *exc):
         self.active = False
-        if _current and _current[-1] is self:
-            _current.pop()
+        stack = _current.stack
+        if stack and stack[-1] is self:
+            _current.stack = stack[:-1]
         self._restore()
         return False
 
     def _restore(self):
-        for owner, name, value in reversed(self._saved):
-            setattr(owner, name, value)
-        self._saved = []
+        """Leave this tracer's error state and give up its use of the hooks (a second call does nothing)."""
         if self._errstate is not None:
             self._errstate.__exit__(None, None, None)
             self._errstate = None
+        if self._hooked:
+            self._hooked = False
+            _release_hooks()
 
     # --------------------------------------------------- tensor bookkeeping
     def on_set_data(self, t, value):
@@ -678,8 +766,3 @@ def _map_any(obj, fn):
 def _lift_raw(obj, tracer):
     """Raw arrays among the arguments become constant proxies (so later writes to them are seen)."""
     return _map_any(obj, lambda x: tracer._const(x) if isinstance(x, np.ndarray) else x)
-
-
-def _traced_scatter_add(xp, target, index, values) -> None:
-    """``scatter_add`` while tracing: ``np.add.at`` dispatches to the proxy and is recorded."""
-    np.add.at(target, index, values)

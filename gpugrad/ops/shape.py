@@ -444,7 +444,7 @@ class IndexAdd(Function):
 
 def scatter_add(xp, target, index, values) -> None:
     """``target[index] += values`` with repeated indices accumulated (np.add.at / cupyx.scatter_add)."""
-    if xp is np:
+    if xp.__name__ != "cupy":  # NumPy, or the tracer's stand-in for it (np.add.at is then recorded)
         np.add.at(target, index, values)
     else:
         import cupyx
