@@ -18,11 +18,14 @@ values of other arguments, the shapes and dtypes of captured tensors, and
 whether each ``.grad`` read while tracing was None. A failed guard re-traces;
 ``explain=True`` prints why, and the ``gpugrad.graph`` logger always records it.
 
-Not followed by a replay (baked in at trace time, so do not vary them between
-calls): Python numbers read from mutable state (an optimizer's learning rate or
-Adam's step counter), random numbers drawn inside the function, and which
-tensor objects are reached through Python containers (optimizer state, module
-attributes), except ``.grad``.
+Python numbers read from mutable state are baked into the graph. The
+optimizers guard theirs (``guard_value``: a changed learning rate re-traces,
+and Adam's step counter, which changes on every call, makes the function fall
+back to eager after ``max_traces`` traces unless ``capturable=True`` keeps it
+in a tensor). Not followed by a replay (so do not vary them between calls):
+other Python numbers read from mutable state, random numbers drawn inside the
+function, and which tensor objects are reached through Python containers
+(optimizer state, module attributes), except ``.grad``.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import warnings
 
 from ..device import cpu
 from .api import Executable, _flatten
 from .passes import Program, optimize
-from .tracer import TracedArray, TraceValueError, Tracer, _slots, raw_data
+from .tracer import TracedArray, TraceError, TraceValueError, Tracer, _slots, raw_data
 
 log = logging.getLogger("gpugrad.graph")
 
@@ -48,12 +52,14 @@ class CompiledFunction:
         reasons: why each trace (or eager fallback) happened, newest last.
     """
 
-    def __init__(self, fn, explain: bool = False, fallback=None, warmup: bool = True):
+    def __init__(self, fn, explain: bool = False, fallback=None, warmup: bool = True, max_traces: int = 8):
         if fallback not in (None, "eager"):
             raise ValueError(f"compile(): fallback must be None or 'eager', got {fallback!r}")
         functools.update_wrapper(self, fn)
         self.fn, self.explain, self.fallback, self.warmup = fn, explain, fallback, warmup
+        self.max_traces = max_traces
         self._entries = {}
+        self._trace_counts = {}
         self._last_key = None
         self.calls = self.traces = self.replays = 0
         self.reasons = []
@@ -83,6 +89,8 @@ class CompiledFunction:
             if reason is None:
                 self.replays += 1
                 return entry.replay(tensors)
+            if self._trace_counts.get(key, 0) >= self.max_traces:
+                return self._give_up(key, reason, args, kwargs)
             self._note(f"re-tracing: {reason}")
         elif self.calls == 1 and self.warmup:
             self._last_key = key
@@ -92,6 +100,16 @@ class CompiledFunction:
                        else f"re-tracing: {_describe_change(self._last_key, key)}")
         self._last_key = key
         return self._trace(key, args, kwargs, tensors)
+
+    def _give_up(self, key, reason, args, kwargs):
+        """Too many re-traces of one signature: something changes on every call, so run eagerly from now on."""
+        self._entries[key] = "eager"
+        message = (f"traced {self.max_traces} times (max_traces) and the graph is stale again: {reason}; running "
+                   "eagerly from now on. A value that changes on every call cannot be baked into a graph: keep it "
+                   "in a tensor (Adam and AdamW do that for their step counter with capturable=True)")
+        self._note(message)
+        warnings.warn(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", RuntimeWarning, stacklevel=3)
+        return self.fn(*args, **kwargs)
 
     def _trace(self, key, args, kwargs, tensors):
         tracer = Tracer("compile", inputs=tensors)
@@ -111,6 +129,7 @@ class CompiledFunction:
             tracer.rollback()
             raise
         self.traces += 1
+        self._trace_counts[key] = self._trace_counts.get(key, 0) + 1
         del result
         entry = _Entry(tracer, spec, outputs)
         self._entries[key] = entry
@@ -134,7 +153,8 @@ class CompiledFunction:
         return to_dot(prog.leaves + prog.nodes, prog.outputs, getattr(self.fn, "__name__", "fn"), prog.regions)
 
 
-def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = True):  # noqa: A001 - gg.compile
+def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = True,  # noqa: A001 - gg.compile
+            max_traces: int = 8):
     """Compile an eager function into a static graph replayed on later calls (also a decorator).
 
     Args:
@@ -145,6 +165,8 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
             (``.item()``, ``bool()``, ...); "eager" runs it eagerly from then on and says so.
         warmup: run the first call eagerly and trace the second (default), so state
             created lazily on the first step exists before tracing.
+        max_traces: how many times one signature may be traced; past that (a guarded
+            value changes on every call) the function runs eagerly, with a warning.
 
     Returns:
         A :class:`CompiledFunction`. Its results equal the eager ones; output tensors are
@@ -157,8 +179,8 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
         ...     loss = step()
     """
     if fn is None:
-        return lambda f: CompiledFunction(f, explain=explain, fallback=fallback, warmup=warmup)
-    return CompiledFunction(fn, explain=explain, fallback=fallback, warmup=warmup)
+        return lambda f: CompiledFunction(f, explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces)
+    return CompiledFunction(fn, explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces)
 
 
 # ---------------------------------------------------------------- internals
@@ -230,23 +252,28 @@ class _Entry:
             lifted = seen is not None and id(seen) in tracer.externals
             self.grad_guards.append((owner, seen, lifted))
         self.grad_bindings = [(owner, grad_slot.__get__(owner)) for owner in tracer.grad_writes.values()]
+        self.value_guards = list(tracer.value_guards)
         self.version_deltas = []
         for t, node, _, version in tracer.externals.values():
             if not tracer.is_local(t) and t._version[0] != version:
                 self.version_deltas.append((t, t._version[0] - version))
         prog = Program(tracer.leaves, tracer.nodes, [n for _, n in outputs], [n for _, n in holders])
-        self.exe = Executable(optimize(prog))
+        self.device = _device_of(tracer, output_tensors)
+        self.exe = Executable(optimize(prog), self.device)
         import weakref
 
         self.bindings = [weakref.ref(t) for t, _ in holders]
         self.external_specs = [(n.tensor, n.value.shape, n.value.dtype) for n in self.exe.executor.externals]
         tracer.concretize()
         self.trace_result = self.rebuild([_pick(s, output_tensors) for s in self.spec])
-        self.device = cpu()
         self._data_slot, self._grad_slot = data_slot, grad_slot
 
     def failed_guard(self):
         """None when the traced graph still applies, else the reason it does not."""
+        for read, value, description in self.value_guards:
+            now = read()
+            if now != value:
+                return f"{description} changed from {value!r} to {now!r} (a Python value baked into the graph)"
         grad_slot = self._grad_slot
         for owner, seen, lifted in self.grad_guards:
             now = grad_slot.__get__(owner)
@@ -282,6 +309,19 @@ class _Entry:
             else:
                 leaves.append(item)
         return self.rebuild(leaves)
+
+
+def _device_of(tracer, output_tensors):
+    """The one device a traced function's tensors live on (the CPU when it reads none)."""
+    tensors = [n.tensor for n in tracer.leaves if n.kind in ("input", "external")] + list(output_tensors)
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        names = ", ".join(sorted(str(d) for d in devices))
+        raise TraceError(
+            f"gg.compile: the function uses tensors on several devices ({names}); a compiled function runs on "
+            "one device: move its tensors there with .to(device) before compiling"
+        )
+    return devices.pop() if devices else cpu()
 
 
 def _pick(spec_item, output_tensors):

@@ -26,7 +26,11 @@ class Adagrad(Optimizer):
         eps: added to the denominator for numerical stability.
         maximize: ascend the objective instead of descending.
 
-    State per parameter (created at construction, as PyTorch does): ``step`` and ``sum``.
+    State per parameter (created at construction, as PyTorch does): ``step`` (a Python int)
+    and ``sum``. Under ``gg.compile`` the step count is baked into a traced graph only when
+    ``lr_decay`` is non-zero (then a changed count re-traces, so a compiled step re-traces
+    on every call and ends up eager); with ``lr_decay=0`` the update does not read it, the
+    graph replays, and replays do not advance ``state["step"]``.
 
     Example:
         >>> opt = gg.optim.Adagrad([w], lr=0.1, initial_accumulator_value=0.1)
@@ -69,3 +73,6 @@ class Adagrad(Optimizer):
                 weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
                 xp=batch[0].device.xp,
             )
+
+    def _update_reads_step(self, group: dict) -> bool:
+        return group["lr_decay"] != 0

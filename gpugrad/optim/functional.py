@@ -54,13 +54,18 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, *, step, 
     Args:
         exp_avgs, exp_avg_sqs: first and second moment buffers, updated in place.
         max_exp_avg_sqs: the running maxima of the second moments when ``amsgrad``, else Nones.
-        step: the step count of these params *after* incrementing (1 on the first update),
-            used for the bias corrections.
+        step: the step count *after* incrementing (1 on the first update), used for the bias
+            corrections: a Python number shared by all params, or (``capturable``) a list with
+            one 0-d array per param, on its device. From arrays the bias corrections are
+            computed with array ops, so no value leaves the device and a traced graph reads
+            the live counters; the arithmetic is the same, in the same order.
     """
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-    step_size = lr / bias_correction1
+    shared_step = not isinstance(step, list)
+    if shared_step:
+        step_size, bias_correction2_sqrt = _adam_bias_corrections(step, lr, beta1, beta2)
     for i, param in enumerate(params):
+        if not shared_step:
+            step_size, bias_correction2_sqrt = _adam_bias_corrections(step[i], lr, beta1, beta2)
         grad = -grads[i] if maximize else grads[i]
         if weight_decay != 0:
             if decoupled:
@@ -88,6 +93,13 @@ def adam_update(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, *, step, 
         xp.divide(exp_avg, scratch, out=scratch)
         scratch *= step_size
         param -= scratch  # param -= step_size * (exp_avg / denom)
+
+
+def _adam_bias_corrections(step, lr, beta1, beta2):
+    """Adam's ``lr / (1 - beta1**t)`` and ``sqrt(1 - beta2**t)``: Python floats from a number, 0-d arrays from one."""
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    return lr / bias_correction1, bias_correction2_sqrt
 
 
 def rmsprop_update(params, grads, square_avgs, grad_avgs, momentum_buffers, *, lr, alpha, eps, weight_decay,
@@ -176,9 +188,13 @@ def run_update(name: str, params, *args, **kwargs) -> None:
     raw parameter arrays (all of one device) and must answer False for a name it
     has no kernel for; if it answers True, ``fused.<name>_update`` is called with
     exactly the arguments the function in this file would get, ``xp`` included.
+
+    A step count held in arrays (``step=[...]``, Adam with ``capturable=True``) always runs
+    the code here: the fused kernels take the step as a host scalar, and reading it back
+    would synchronize with the device and bake one value into a captured graph.
     """
     fused = fused_backend()
-    if fused is not None and fused.supports(name, params):
+    if fused is not None and not isinstance(kwargs.get("step"), list) and fused.supports(name, params):
         getattr(fused, f"{name}_update")(params, *args, **kwargs)
         return
     UPDATES[name](params, *args, **kwargs)

@@ -18,6 +18,8 @@ import types
 import warnings
 from collections import Counter
 
+from ..graph.tracer import current as active_tracer
+from ..graph.tracer import guard_value
 from .optimizer import Optimizer
 
 
@@ -82,6 +84,10 @@ class LRScheduler:
                 UserWarning,
                 stacklevel=2,
             )
+        if active_tracer() is not None:
+            # stepped inside a function gg.compile traces: a replay would not advance the schedule
+            guard_value(lambda: self.last_epoch,
+                        f"{type(self).__name__}.last_epoch (a scheduler stepped inside the compiled function)")
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):

@@ -12,6 +12,13 @@ A subclass gives its defaults and writes ``_update_group(group, params)``,
 which receives the parameters of one group that have a gradient; the base
 class runs it under ``no_grad`` and bumps each updated parameter's version
 counter, so graphs that saved a parameter before the step refuse to reuse it.
+
+Under ``gg.compile`` a traced step bakes the Python values it reads (the
+group's options, which state buffers exist, step counters the update reads)
+into the graph. While tracing, the base class reads them through
+``guard_value`` so that a replay re-traces when one has changed; eager steps
+skip the guards (one check per ``step()``). A subclass whose update reads
+``state["step"]`` as a Python number says so in ``_update_reads_step``.
 """
 
 from __future__ import annotations
@@ -20,7 +27,12 @@ import copy
 import warnings
 from collections import defaultdict
 
+import numpy as np
+
+from .. import dtypes
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..graph.tracer import current as active_tracer
+from ..graph.tracer import guard_value
 from ..tensor import Tensor
 
 
@@ -170,10 +182,15 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        tracing = active_tracer() is not None
         with no_grad():
-            for group in self.param_groups:
+            if tracing:
+                self._guard_containers()
+            for index, group in enumerate(self.param_groups):
                 params = [p for p in group["params"] if p.grad is not None]
                 if params:
+                    if tracing:
+                        self._guard_group(index, group, params)
                     self._update_group(group, params)
                     for p in params:
                         p._version[0] += 1
@@ -183,6 +200,44 @@ class Optimizer:
     def _update_group(self, group: dict, params: list) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update_group(group, params)")
 
+    def _update_reads_step(self, group: dict) -> bool:
+        """Whether ``_update_group`` reads ``state["step"]`` as a Python number (then a trace guards it)."""
+        return False
+
+    # ------------------------------------------------------ gg.compile guards
+    # Called only while gg.compile traces a step, *before* the update mutates anything: a guard
+    # compares what its read returns at the start of a later call with what it returned here.
+    def _guard_containers(self) -> None:
+        """Guard that ``state`` and ``param_groups`` stay the objects the trace captured.
+
+        ``load_state_dict`` replaces them, and a replay would go on updating the old buffers.
+        """
+        state, groups = self.state, list(self.param_groups)
+
+        def same_objects():
+            return self.state is state and len(self.param_groups) == len(groups) and all(
+                a is b for a, b in zip(self.param_groups, groups))
+
+        guard_value(same_objects, f"whether {type(self).__name__}.state and .param_groups are the objects seen when "
+                                  "tracing (load_state_dict replaces them, add_param_group adds a group)")
+
+    def _guard_group(self, index: int, group: dict, params: list) -> None:
+        """Guard every Python value the update of ``group`` bakes into a traced graph."""
+        name = type(self).__name__
+        where = f"{name} param_groups[{index}]"
+        for key, value in group.items():
+            if key not in ("params", "param_names") and not isinstance(value, Tensor):
+                guard_value(lambda key=key: group.get(key), f"{where}['{key}']")
+        # which buffers exist decides the code path (SGD's first step, lazily created Adam moments)
+        guard_value(lambda: [[key for key, value in self.state.get(p, _NO_STATE).items() if value is not None]
+                             for p in params],
+                    f"which {name} state buffers the parameters of param_groups[{index}] have "
+                    "(created on their first step)")
+        if self._update_reads_step(group):
+            for p in params:
+                guard_value(lambda p=p: self.state.get(p, _NO_STATE).get("step"),
+                            f"{name} state['step'] of a parameter of shape {tuple(p.shape)}")
+
     # ------------------------------------------------------------ state dict
     def state_dict(self) -> dict:
         """The optimizer's state in PyTorch's layout, with copies of the state tensors.
@@ -190,7 +245,8 @@ class Optimizer:
         Returns:
             ``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``
             where parameters are numbered in order across the groups. Step counts are
-            Python ints (PyTorch keeps them in 0-d tensors).
+            Python ints (PyTorch keeps them in 0-d tensors), or copies of the 0-d step
+            tensors of a ``capturable`` Adam.
 
         Example:
             >>> gg.save(opt.state_dict(), "opt.ckpt")
@@ -217,6 +273,10 @@ class Optimizer:
 
         State tensors are copied onto each parameter's device, floating ones cast to
         its dtype (as PyTorch does), so a checkpoint written on a GPU loads on the CPU.
+        A step count becomes what the loaded group's ``capturable`` option asks for:
+        a 0-d tensor on the parameter's device (see :func:`step_tensor`), else a Python
+        int. Options a saved group lacks (a checkpoint older than the option) keep
+        this optimizer's values.
 
         Raises:
             ValueError: when the number of groups, or of parameters in a group, differs.
@@ -235,25 +295,28 @@ class Optimizer:
                     f"group: group {i} has {len(saved['params'])} parameters in the state dict, "
                     f"{len(group['params'])} here"
                 )
-        param_of = {
-            index: p
-            for saved, group in zip(saved_groups, groups)
-            for index, p in zip(saved["params"], group["params"])
-        }
-        state: defaultdict = defaultdict(dict)
-        for key, value in state_dict["state"].items():
-            if key in param_of:
-                param = param_of[key]
-                state[param] = {name: _cast_state(param, name, v) for name, v in value.items()}
-            else:
-                state[key] = _clone_state(value)
         new_groups = []
         for group, saved in zip(groups, saved_groups):
             new_group = {key: copy.deepcopy(value) for key, value in saved.items() if key != "params"}
             new_group["params"] = group["params"]
             if "param_names" in group and "param_names" not in saved:
                 new_group["param_names"] = group["param_names"]
+            for key in self.defaults:
+                new_group.setdefault(key, copy.deepcopy(group[key]))
             new_groups.append(new_group)
+        param_of = {
+            index: (p, new_group)
+            for saved, group, new_group in zip(saved_groups, groups, new_groups)
+            for index, p in zip(saved["params"], group["params"])
+        }
+        state: defaultdict = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            if key in param_of:
+                param, group = param_of[key]
+                capturable = group.get("capturable", False)
+                state[param] = {name: _cast_state(param, name, v, capturable) for name, v in value.items()}
+            else:
+                state[key] = _clone_state(value)
         self.state = state
         self.param_groups = new_groups
 
@@ -270,6 +333,19 @@ def zeros_state(param: Tensor, fill=0) -> Tensor:
     """A new state buffer shaped, typed and placed like ``param`` (no graph)."""
     xp = param.device.xp
     return Tensor._make(xp.full(param.data.shape, fill, dtype=param.data.dtype), param.device)
+
+
+def step_tensor(param: Tensor, value=0) -> Tensor:
+    """A step counter as ``capturable`` keeps it: a 0-d tensor on ``param``'s device.
+
+    Its dtype is PyTorch's choice: float64 when the default dtype is float64, else float32
+    (a float32 counter counts exactly up to 2**24 steps).
+    """
+    dtype = np.float64 if dtypes.get_default_dtype() == dtypes.float64 else np.float32
+    return Tensor._make(param.device.xp.full((), value, dtype=dtype), param.device)
+
+
+_NO_STATE: dict = {}  # read-only stand-in for a parameter without state
 
 
 def by_device(params: list, key=lambda p: None) -> list[list]:
@@ -296,9 +372,11 @@ def _clone_state(value):
     return copy.deepcopy(value)
 
 
-def _cast_state(param: Tensor, name, value):
+def _cast_state(param: Tensor, name, value, capturable: bool = False):
     """A loaded state value made ready for ``param``: on its device, floating tensors in its dtype."""
     if name == "step":
+        if capturable:
+            return step_tensor(param, value.item() if isinstance(value, Tensor) else value)
         return int(value.item()) if isinstance(value, Tensor) else value  # a PyTorch-style 0-d step tensor
     if isinstance(value, Tensor):
         array = param.device.put(value.data)

@@ -30,7 +30,8 @@ class RMSprop(Optimizer):
         maximize: ascend the objective instead of descending.
 
     State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (momentum > 0) and
-    ``grad_avg`` (centered).
+    ``grad_avg`` (centered). ``step`` (a Python int) only counts: the update does not read
+    it, so a step compiled with ``gg.compile`` replays without advancing it.
 
     Example:
         >>> opt = gg.optim.RMSprop([w], lr=1e-2, momentum=0.9, centered=True)
