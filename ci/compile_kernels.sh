@@ -12,7 +12,9 @@
 # Environment: NVCC (default: nvcc on PATH), PYTHON (default: .venv/bin/python, else python3),
 #              NVRTC_PYTHON, JOBS (parallel nvcc runs; default: number of cores),
 #              KERNELS_DIR (default: the repository's kernels/), NVCC_EXTRA_FLAGS (appended to nvcc's
-#              flags; the tests use -maxrregcount to prove that a spill fails the build).
+#              flags; the tests use -maxrregcount to prove that a spill fails the build),
+#              STANDALONE=1: the sources are complete kernels with no catalog (the ones gg.compile
+#              generates for fused regions): compiled as they are, and the NVRTC step is skipped.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,7 +46,9 @@ else
     for path in "${sources[@]}"; do
         name="$(basename "$path" .cu)"
         generate="import sys; from gpugrad.backends.kernels import instantiation_unit as unit; print(unit(sys.argv[1]))"
-        if ! "$PYTHON" -c "$generate" "$name.cu" > "$work/$name.inst.cu" 2> "$work/$name.log"; then
+        if [[ -n "${STANDALONE:-}" ]]; then
+            cp "$path" "$work/$name.inst.cu"
+        elif ! "$PYTHON" -c "$generate" "$name.cu" > "$work/$name.inst.cu" 2> "$work/$name.log"; then
             echo "compile_kernels: FAILED to generate the instantiations of kernels/$name.cu:"
             cat "$work/$name.log"
             status=1
@@ -74,7 +78,9 @@ fi
 
 nvrtc_python="${NVRTC_PYTHON:-$PYTHON}"
 # CuPy imports without the NVRTC library (pip nvidia-cuda-nvrtc); probe that the library really loads
-if "$nvrtc_python" -c "from cupy.cuda import nvrtc; nvrtc.getVersion()" > /dev/null 2>&1; then
+if [[ -n "${STANDALONE:-}" ]]; then
+    echo "compile_kernels: NVRTC step skipped: STANDALONE sources have no catalog"
+elif "$nvrtc_python" -c "from cupy.cuda import nvrtc; nvrtc.getVersion()" > /dev/null 2>&1; then
     if "$nvrtc_python" - "$@" <<'PY'
 import sys
 from gpugrad.backends.kernels import compile_with_nvrtc, source_files

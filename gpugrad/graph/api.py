@@ -28,9 +28,15 @@ from .tracer import TraceError, TracedArray, Tracer, current, raw_data
 class Executable:
     """An optimized program plus what running it needs: live externals, folding guards, write-backs."""
 
-    def __init__(self, prog: Program):
+    def __init__(self, prog: Program, device=None, cuda_graph: bool = True):
         self.prog = prog
-        self.executor = Executor(prog)
+        self.device = device or cpu()
+        if self.device.type == "cuda":
+            from .cuda import cuda_executor
+
+            self.executor = cuda_executor(prog, self.device, capture=cuda_graph)
+        else:
+            self.executor = Executor(prog)
         self.fold_guard = [(n.tensor, id(raw_data(n.tensor)), n.tensor._version[0]) for n in prog.fold_sources]
         self.used_inputs = {n for node in prog.all_nodes() for n in node.inputs() if n.kind == "input"}
         self.used_inputs |= {n for n in prog.outputs if n.kind == "input"}

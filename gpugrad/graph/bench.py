@@ -29,11 +29,11 @@ def _data(n):
     return x, 1.5 * np.sin(x) + 1.2 * np.cos(x / 4)
 
 
-def autograd_step(lib, n):
+def autograd_step(lib, n, device="cpu"):
     """One curve-fit training step, written once for gpugrad or PyTorch (``lib`` is ``gg`` or ``torch``)."""
     x_np, y_np = _data(n)
-    x, y = lib.tensor(x_np), lib.tensor(y_np)
-    theta = lib.tensor(THETA0, dtype=lib.float64, requires_grad=True)
+    x, y = lib.tensor(x_np, device=device), lib.tensor(y_np, device=device)
+    theta = lib.tensor(THETA0, dtype=lib.float64, device=device, requires_grad=True)
     opt = lib.optim.SGD([theta], lr=LR)
 
     def step():
@@ -47,17 +47,18 @@ def autograd_step(lib, n):
     return step
 
 
-def gpugrad_step(n, compiled: bool):
-    step = autograd_step(gg, n)
+def gpugrad_step(n, compiled: bool, device="cpu"):
+    step = autograd_step(gg, n, device)
     return gg_compile(step) if compiled else step
 
 
-def numpy_step(n, hoisted: bool):
-    """Every temporary written with ``out=`` into buffers allocated once."""
-    x, y = _data(n)
-    theta = np.array(THETA0)
-    s, c, x4, pred, r, tmp = (np.empty(n) for _ in range(6))
-    grad = np.empty(3)
+def numpy_step(n, hoisted: bool, xp=np):
+    """Every temporary written with ``out=`` into buffers allocated once (``xp``: NumPy, or CuPy on a GPU)."""
+    x, y = (xp.asarray(a) for a in _data(n))
+    theta = xp.asarray(THETA0)
+    s, c, x4, pred, r, tmp = (xp.empty(n) for _ in range(6))
+    grad = xp.empty(3)
+    np = xp  # the loop below reads as the NumPy code it is  # noqa: N806
     if hoisted:
         np.sin(x, out=s)
         np.divide(x, 4, out=x4)
@@ -93,15 +94,19 @@ def torch_step(n):
     return autograd_step(torch, n)
 
 
-def _time(make, epochs, repeats):
+def _time(make, epochs, repeats, sync=None):
     runs = []
     for _ in range(repeats):
         step = make()
-        step()
-        step()  # compiled: eager warm-up and trace happen here, outside the timed loop
+        for _ in range(3):
+            step()  # compiled: eager warm-up, trace and (on a GPU) graph capture happen here, outside the timing
+        if sync:
+            sync()
         start = time.perf_counter()
         for _ in range(epochs):
             step()
+        if sync:
+            sync()  # GPU work is asynchronous: the time is the time until it is done
         runs.append((time.perf_counter() - start) / epochs)
     return statistics.median(runs)
 
@@ -120,7 +125,23 @@ def compare(n, epochs, repeats):
         variants["pytorch eager (1 thread)"] = lambda: torch_step(n)
     except ImportError:
         pass
-    return {name: _time(make, epochs, repeats) for name, make in variants.items()}
+    times = {name: _time(make, epochs, repeats) for name, make in variants.items()}
+    if gg.cuda.is_available():
+        times.update(compare_cuda(n, epochs, repeats))
+    return times
+
+
+def compare_cuda(n, epochs, repeats):
+    """The same step on the GPU: hand-written CuPy loops, gpugrad eager and compiled (one CUDA graph per step)."""
+    cupy = gg.device("cuda").xp
+    variants = {
+        "cupy preallocated": lambda: numpy_step(n, hoisted=False, xp=cupy),
+        "cupy hoisted": lambda: numpy_step(n, hoisted=True, xp=cupy),
+        "gpugrad eager (cuda)": lambda: gpugrad_step(n, compiled=False, device="cuda"),
+        "gpugrad compiled (cuda)": lambda: gpugrad_step(n, compiled=True, device="cuda"),
+    }
+    sync = gg.cuda.synchronize
+    return {name: _time(make, epochs, repeats, sync) for name, make in variants.items()}
 
 
 def tracing_cost(n=1000):
@@ -162,6 +183,10 @@ def main(argv=None) -> dict:
             print(f"{name:28s} {t * 1e6:10.1f}us {t / base:15.2f} {t / times['numpy hoisted']:10.2f}")
         if "pytorch eager (1 thread)" in times:
             print(f"compiled / pytorch: {times['gpugrad compiled'] / times['pytorch eager (1 thread)']:.3f}")
+        if "gpugrad compiled (cuda)" in times:
+            print(f"on the GPU: compiled / cupy preallocated "
+                  f"{times['gpugrad compiled (cuda)'] / times['cupy preallocated']:.3f}, compiled / eager "
+                  f"{times['gpugrad compiled (cuda)'] / times['gpugrad eager (cuda)']:.3f}")
         results[n] = times
     trace = tracing_cost()
     overhead = replay_overhead()

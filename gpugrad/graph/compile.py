@@ -52,12 +52,13 @@ class CompiledFunction:
         reasons: why each trace (or eager fallback) happened, newest last.
     """
 
-    def __init__(self, fn, explain: bool = False, fallback=None, warmup: bool = True, max_traces: int = 8):
+    def __init__(self, fn, explain: bool = False, fallback=None, warmup: bool = True, max_traces: int = 8,
+                 cuda_graph: bool = True):
         if fallback not in (None, "eager"):
             raise ValueError(f"compile(): fallback must be None or 'eager', got {fallback!r}")
         functools.update_wrapper(self, fn)
         self.fn, self.explain, self.fallback, self.warmup = fn, explain, fallback, warmup
-        self.max_traces = max_traces
+        self.max_traces, self.cuda_graph = max_traces, cuda_graph
         self._entries = {}
         self._trace_counts = {}
         self._last_key = None
@@ -131,7 +132,7 @@ class CompiledFunction:
         self.traces += 1
         self._trace_counts[key] = self._trace_counts.get(key, 0) + 1
         del result
-        entry = _Entry(tracer, spec, outputs)
+        entry = _Entry(tracer, spec, outputs, self.cuda_graph)
         self._entries[key] = entry
         self.last = entry
         return entry.trace_result
@@ -154,7 +155,7 @@ class CompiledFunction:
 
 
 def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = True,  # noqa: A001 - gg.compile
-            max_traces: int = 8):
+            max_traces: int = 8, cuda_graph: bool = True):
     """Compile an eager function into a static graph replayed on later calls (also a decorator).
 
     Args:
@@ -167,6 +168,8 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
             created lazily on the first step exists before tracing.
         max_traces: how many times one signature may be traced; past that (a guarded
             value changes on every call) the function runs eagerly, with a warning.
+        cuda_graph: on a GPU, replay each call as one captured CUDA graph (see
+            ``gpugrad.graph.cuda.CapturedReplay``); False launches the kernels one by one.
 
     Returns:
         A :class:`CompiledFunction`. Its results equal the eager ones; output tensors are
@@ -178,9 +181,10 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
         >>> for epoch in range(500):
         ...     loss = step()
     """
+    options = dict(explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces, cuda_graph=cuda_graph)
     if fn is None:
-        return lambda f: CompiledFunction(f, explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces)
-    return CompiledFunction(fn, explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces)
+        return lambda f: CompiledFunction(f, **options)
+    return CompiledFunction(fn, **options)
 
 
 # ---------------------------------------------------------------- internals
@@ -240,7 +244,7 @@ def _output_spec(tracer, result):
 class _Entry:
     """One traced signature: the executable, its guards and what a replay writes back."""
 
-    def __init__(self, tracer, spec, outputs):
+    def __init__(self, tracer, spec, outputs, cuda_graph=True):
         data_slot, grad_slot = _slots()
         self.spec, self.rebuild = spec
         output_tensors = [t for t, _ in outputs]
@@ -259,7 +263,7 @@ class _Entry:
                 self.version_deltas.append((t, t._version[0] - version))
         prog = Program(tracer.leaves, tracer.nodes, [n for _, n in outputs], [n for _, n in holders])
         self.device = _device_of(tracer, output_tensors)
-        self.exe = Executable(optimize(prog), self.device)
+        self.exe = Executable(optimize(prog), self.device, cuda_graph)
         import weakref
 
         self.bindings = [weakref.ref(t) for t, _ in holders]

@@ -1,13 +1,20 @@
-"""CUDA C for fused regions: one complete ``extern "C" __global__`` kernel per region.
+"""The GPU side of static graphs: generated kernels for fused regions, and the CuPy executor.
 
-A region (see ``passes.fuse``) is a run of elementwise calls over one shape;
-its kernel reads the region's inputs (full arrays, or one-element arrays
-broadcast to every thread), computes every member in registers and writes
-the values used outside the region. The source is plain CUDA C, so nvcc
-compiles it, CuPy launches it unchanged with ``RawKernel``, and a CPU harness
-can compile it with g++ (defining ``__global__`` and the thread indices) to
-check it against the NumPy executor. Kernels are named by a hash of their
-source, so equal structures share one compiled kernel.
+A region (see ``passes.fuse``) is a run of elementwise calls over one shape.
+Its statements are generated once and used twice:
+
+* a complete ``extern "C" __global__`` grid-stride kernel (``Kernel.source``),
+  which nvcc compiles in CI and a CPU harness (g++, with ``__global__`` and the
+  thread indices defined) runs against the NumPy executor in the tests;
+* a ``cupy.ElementwiseKernel`` (``Kernel.elementwise``) that the GPU executor
+  launches, with CuPy doing the indexing, so strides and one-element inputs
+  broadcast for free. Kernels are named by a hash of their source, so equal
+  structures share one compiled kernel.
+
+:func:`cuda_executor` runs a program with CuPy: the same generated schedule as
+on the CPU with NumPy's functions swapped for CuPy's, each fused region one
+kernel launch, and the whole step captured into one CUDA graph
+(:class:`CapturedReplay`).
 """
 
 from __future__ import annotations
@@ -28,18 +35,20 @@ PRELUDE = """\
 
 
 class Kernel:
-    """The generated source of one region plus how to call it.
+    """The generated code of one region plus how to call it.
 
     Attributes:
         name: the kernel's function name (``gg_fused_<hash>``).
-        source: the complete CUDA C source.
-        inputs: the nodes read (in parameter order), each with ``scalar`` flags.
+        source: the complete CUDA C source (what nvcc, the CPU harness and ``RawKernel`` take).
+        elementwise: ``(in_params, out_params, operation)`` for ``cupy.ElementwiseKernel``: the
+            same statements, with CuPy doing the indexing (and so any strides and broadcasting).
+        inputs: the nodes read (in parameter order); ``scalars`` flags the one-element ones.
         outputs: the region members written out (after the inputs in the parameter list).
         size: the number of elements (threads of work).
     """
 
-    def __init__(self, name, source, inputs, scalars, outputs, size):
-        self.name, self.source = name, source
+    def __init__(self, name, source, elementwise, inputs, scalars, outputs, size):
+        self.name, self.source, self.elementwise = name, source, elementwise
         self.inputs, self.scalars, self.outputs, self.size = inputs, scalars, outputs, size
 
 
@@ -67,31 +76,40 @@ def region_kernel(region, used_outside) -> Kernel:
         else:
             expr = FUSABLE[n.ufunc].format(*(operand(a) for a in n.args))
         names[n] = f"t{k}"
-        body.append(f"        {ctype} t{k} = ({ctype}){expr};")
+        body.append(f"{ctype} t{k} = ({ctype}){expr};")
     outputs = [n for n in region if n in used_outside]
     scalars = [inp.value.size == 1 for inp in inputs]
-    params = []
-    loads = []
-    for i, inp in enumerate(inputs):
-        ctype = _C_TYPES[inp.value.dtype]
-        params.append(f"const {ctype}* __restrict__ in{i}")
-        loads.append(f"        const {ctype} in{i}_v = in{i}[{'0' if scalars[i] else 'i'}];")
-    for j, out in enumerate(outputs):
-        params.append(f"{_C_TYPES[out.value.dtype]}* __restrict__ out{j}")
+    in_types = [_C_TYPES[inp.value.dtype] for inp in inputs]
+    out_types = [_C_TYPES[out.value.dtype] for out in outputs]
+    stores = [f"out{j} = {names[out]};" for j, out in enumerate(outputs)]
+    raw = _raw_source(in_types, out_types, scalars, body, stores)
+    name = "gg_fused_" + hashlib.sha1(raw.encode()).hexdigest()[:12]
+    elementwise = (  # CuPy reads parameter types as NumPy dtype names ("float" would mean float64 there)
+        ", ".join(f"{inp.value.dtype.name} in{i}_v" for i, inp in enumerate(inputs)),
+        ", ".join(f"{out.value.dtype.name} out{j}" for j, out in enumerate(outputs)),
+        "\n".join(body + stores),
+    )
+    return Kernel(name, raw.replace("KERNEL_NAME", name), elementwise, inputs, scalars, outputs,
+                  int(region[0].value.size))
+
+
+def _raw_source(in_types, out_types, scalars, body, stores) -> str:
+    """A complete grid-stride kernel around the region's statements (``KERNEL_NAME`` left to fill in)."""
+    params = [f"const {t}* __restrict__ in{i}" for i, t in enumerate(in_types)]
+    params += [f"{t}* __restrict__ out{j}" for j, t in enumerate(out_types)]
     params.append("const long long n")
-    stores = [f"        out{j}[i] = {names[out]};" for j, out in enumerate(outputs)]
-    code = "\n".join([
+    loads = [f"const {t} in{i}_v = in{i}[{'0' if scalars[i] else 'i'}];" for i, t in enumerate(in_types)]
+    stores = [s.replace(" = ", "[i] = ", 1) for s in stores]
+    return "\n".join([
         PRELUDE,
         'extern "C" __global__ void KERNEL_NAME(' + ", ".join(params) + ") {",
         "    const long long stride = (long long)blockDim.x * gridDim.x;",
         "    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {",
-        *loads, *body, *stores,
+        *("        " + line for line in loads + body + stores),
         "    }",
         "}",
         "",
     ])
-    name = "gg_fused_" + hashlib.sha1(code.encode()).hexdigest()[:12]
-    return Kernel(name, code.replace("KERNEL_NAME", name), inputs, scalars, outputs, int(region[0].value.size))
 
 
 def region_kernels(prog) -> list:
@@ -115,15 +133,111 @@ def region_sources(prog) -> dict:
     return {k.name: k.source for k in region_kernels(prog)}
 
 
-def launch(kernel, arrays_in, arrays_out, block: int = 256):
-    """Launch a region kernel with CuPy (needs a GPU): ``RawKernel`` cached by name."""
+def elementwise_launcher(kernel):
+    """A function running ``kernel`` on CuPy arrays as one ``cupy.ElementwiseKernel`` (compiled once per structure).
+
+    Called as ``run(*inputs, *outputs)``: one-element inputs broadcast, outputs are written in place.
+    """
     import cupy
 
-    raw = _RAW.get(kernel.name)
-    if raw is None:
-        raw = _RAW[kernel.name] = cupy.RawKernel(kernel.source, kernel.name)
-    grid = max(1, min((kernel.size + block - 1) // block, 65535))
-    raw((grid,), (block,), tuple(arrays_in) + tuple(arrays_out) + (np.int64(kernel.size),))
+    compiled = _ELEMENTWISE.get(kernel.name)
+    if compiled is None:
+        in_params, out_params, operation = kernel.elementwise
+        compiled = cupy.ElementwiseKernel(in_params, out_params, operation, kernel.name, preamble=PRELUDE)
+        _ELEMENTWISE[kernel.name] = compiled
+    return compiled
 
 
-_RAW: dict = {}
+_ELEMENTWISE: dict = {}
+
+
+def cuda_executor(prog, device, capture: bool = True):
+    """The GPU executor of a program: CuPy calls, one ElementwiseKernel per fused region, optionally one CUDA graph."""
+    from .executor import Executor
+
+    from ..backends import cupy  # the module itself: device.xp is a stand-in while another thread traces
+
+    executor = Executor(prog, xp=cupy, launch=elementwise_launcher)
+    replay = CapturedReplay(executor, device, len(prog.outputs))
+    if not capture:
+        replay.reason = "not captured: cuda_graph=False"
+    return replay
+
+
+class CapturedReplay:
+    """Runs an executor's schedule as one CUDA graph: captured on the second call, relaunched after.
+
+    The first call runs the schedule normally (it compiles the kernels and shows the
+    schedule runs at all); the second captures it on a side stream, with a private
+    memory pool so no array the graph uses is ever handed to anyone else, and
+    launches the graph; later calls only copy the inputs in and launch. A graph bakes
+    in array addresses, so it is captured again when a captured tensor's array is
+    replaced or folded constants are recomputed. Returned outputs are copies (a
+    caller may keep them); values written back into tensors are the graph's own
+    arrays, overwritten in place by the next launch, as PyTorch's CUDA graphs do.
+    A schedule that synchronizes with the host (a ``gg.cond`` reads its predicate)
+    cannot be captured: it then runs uncaptured, and ``reason`` says why.
+    """
+
+    def __init__(self, executor, device, n_outputs):
+        self.executor, self.device, self.n_outputs = executor, device, n_outputs
+        self.graph = None
+        self.reason = None  # why the schedule runs uncaptured, if it does
+        self.calls = self.captures = 0
+        self._inputs, self._externals = [], []
+
+    @property
+    def namespace(self):
+        return self.executor.namespace
+
+    def refold(self):
+        self.executor.refold()
+        self.graph = None  # folded arrays are new arrays: the graph's addresses are stale
+
+    def __getattr__(self, name):  # externals, source, prog, interpret: the executor's
+        return getattr(self.executor, name)
+
+    def __call__(self, input_arrays, external_arrays):
+        import cupy
+
+        self.calls += 1
+        with cupy.cuda.Device(self.device.index):
+            if self.reason is not None or self.calls == 1:
+                return self.executor(input_arrays, external_arrays)
+            if self.graph is None or not self._same_arrays(input_arrays, external_arrays):
+                self._capture(input_arrays, external_arrays)
+                if self.graph is None:
+                    return self.executor(input_arrays, external_arrays)
+            for buffer, array in zip(self._inputs, input_arrays):
+                buffer[...] = array
+            self.graph.launch()
+            return tuple(a.copy() for a in self._results[:self.n_outputs]) + self._results[self.n_outputs:]
+
+    def _same_arrays(self, input_arrays, external_arrays) -> bool:
+        """Whether the captured graph's addresses still hold: the same external arrays, inputs of the same layout."""
+        if len(external_arrays) != len(self._externals) or any(
+                a is not b for a, b in zip(external_arrays, self._externals)):
+            return False
+        return all(a.shape == b.shape and a.dtype == b.dtype for a, b in zip(input_arrays, self._inputs))
+
+    def _capture(self, input_arrays, external_arrays):
+        import cupy
+
+        pool = cupy.cuda.MemoryPool()
+        stream = cupy.cuda.Stream(non_blocking=True)
+        cupy.cuda.get_current_stream().synchronize()
+        inputs = [cupy.array(a, copy=True) for a in input_arrays]
+        try:
+            with cupy.cuda.using_allocator(pool.malloc), stream:
+                stream.begin_capture()
+                try:
+                    results = self.executor(inputs, external_arrays)
+                finally:
+                    graph = stream.end_capture()
+        except Exception as exc:  # noqa: BLE001 - any capture failure means: run uncaptured, say why
+            self.graph, self.reason = None, f"{type(exc).__name__}: {exc}"
+            return
+        # the external arrays are kept alive with the graph: a freed one could not be told from a new one
+        self.graph, self._pool, self._inputs, self._externals = graph, pool, inputs, list(external_arrays)
+        self._results = tuple(results)
+        self.captures += 1

@@ -27,17 +27,33 @@ class Executor:
 
     Args:
         prog: the optimized program.
-        externals: the external nodes read live per run (their ``tensor`` attribute says from where).
         pool: plan preallocated buffers (False runs every op allocating, for comparison).
+        xp: the array module to run on: NumPy, or CuPy for the GPU executor (the NumPy
+            functions recorded while tracing are looked up by name in it).
+        launch: None runs the members of fused regions one call each; otherwise
+            ``launch(kernel)`` gives a function ``run(*inputs, *outputs)`` computing a whole
+            region (a :class:`~gpugrad.graph.cuda.Kernel`) at once, such as
+            :func:`~gpugrad.graph.cuda.elementwise_launcher` on the GPU.
+
+    Attributes:
+        externals: the external nodes read live per run (their ``tensor`` attribute says from where).
+        source: the generated Python source (``print(executor.source)``).
     """
 
-    def __init__(self, prog, pool: bool = True):
-        self.prog = prog
+    def __init__(self, prog, pool: bool = True, xp=np, launch=None):
+        self.prog, self.xp = prog, xp
         self.externals = [n for n in prog.leaves if n.kind == "external"]
         self.inputs = sorted((n for n in prog.leaves if n.kind == "input"), key=lambda n: n.index)
-        self.namespace = {"np": np}
+        self.namespace = {"xp": xp}
         self._names = {}
         self.buffers = []
+        self.kernels = {}
+        if launch is not None and prog.regions:
+            from .cuda import region_kernels
+
+            for region, kernel in zip(prog.regions, region_kernels(prog)):
+                self.kernels[region[0]] = (kernel, set(region))
+            self._launch = launch
         self.source = self._generate(pool)
         code = compile(self.source, "<gpugrad.graph replay>", "exec")
         exec(code, self.namespace)  # noqa: S102 - our own generated source
@@ -58,12 +74,16 @@ class Executor:
         if n.kind == "folded":
             return self._global_folded(n)
         if n.kind == "const" and n.root not in self._written:
-            return self._global(n.fn, "K")
+            return self._global(self._array(n.fn), "K")
         return f"v{n.id}"
+
+    def _array(self, value):
+        """A constant moved to the executor's device once (NumPy values stay as they are)."""
+        return value if self.xp is np or not isinstance(value, np.ndarray) else self.xp.asarray(value)
 
     def _global_folded(self, n) -> str:
         name = f"F{n.id}"
-        self.namespace[name] = n.value
+        self.namespace[name] = self._array(n.value)
         return name
 
     def _expr(self, obj) -> str:
@@ -88,21 +108,26 @@ class Executor:
         parts = [self._expr(a) for a in args] + [f"{k}={self._expr(v)}" for k, v in kwargs.items()]
         if extra:
             parts.append(extra)
-        return f"{self._global(fn, 'f')}({', '.join(parts)})"
+        return f"{self._global(xp_function(fn, self.xp), 'f')}({', '.join(parts)})"
 
     # ------------------------------------------------------------- planning
     def _plan(self, nodes, escaping) -> dict:
         """Assign a reusable buffer to each value that can be written with ``out=`` and does not escape."""
-        last = {}
+        last, inside = {}, set()
         for i, n in enumerate(nodes):
             last.setdefault(n.root, i)
             for m in n.inputs():
                 last[m.root] = i
             if n.kind == "mutate":
                 last[n.root] = i
+        for kernel, members in self.kernels.values():
+            end = max(nodes.index(m) for m in members)
+            for m in kernel.inputs:  # a kernel reads its inputs until its last member: no output may reuse them
+                last[m.root] = max(last[m.root], end)
+            inside |= members - set(kernel.outputs)
         free, assigned, owners = {}, {}, {}
         for i, n in enumerate(nodes):
-            if self._poolable(n) and n not in escaping:
+            if self._poolable(n) and n not in escaping and n not in inside:
                 value = n.value
                 order = "F" if value.flags.f_contiguous and not value.flags.c_contiguous else "C"
                 key = (value.shape, value.dtype.str, order)
@@ -110,7 +135,7 @@ class Executor:
                 if stack:
                     buf = stack.pop()
                 else:
-                    buf = self._global(np.empty(value.shape, value.dtype, order=order), "B")
+                    buf = self._global(self.xp.empty(value.shape, value.dtype, order=order), "B")
                     self.buffers.append(buf)
                 assigned[n] = buf
                 owners[n] = key
@@ -145,7 +170,7 @@ class Executor:
             lines.append(f"    v{n.id} = E[{k}]")
         for n in prog.leaves:
             if n.kind == "const" and n.root in self._written:
-                lines.append(f"    v{n.id} = {self._global(n.fn, 'K')}.copy()")
+                lines.append(f"    v{n.id} = {self._global(self._array(n.fn), 'K')}.copy()")
         lines += self._lines(prog.nodes, buffers, "    ")
         results = [self._result(n) for n in prog.outputs + prog.bindings]
         lines.append("    return (" + "".join(r + ", " for r in results) + ")")
@@ -154,17 +179,23 @@ class Executor:
     def _result(self, n) -> str:
         name = self._value_name(n)
         if n.kind in ("folded", "const"):
-            return f"np.array({name}, copy=True)"  # cached values never leave: callers may write into them
+            return f"{name}.copy()"  # cached values never leave: callers may write into them
         return name
 
     def _lines(self, nodes, buffers, indent) -> list:
-        lines = []
+        lines, skip = [], set()
         for n in nodes:
-            if n.kind == "call":
+            if n in skip:
+                continue
+            if n in self.kernels:
+                kernel, members = self.kernels[n]
+                lines += self._launch_lines(kernel, buffers, indent)
+                skip |= members
+            elif n.kind == "call":
                 buf = buffers.get(n)
                 method = getattr(n.fn, "method", None)
                 if buf is not None and method in ("copy", "astype"):
-                    lines.append(f"{indent}np.copyto({buf}, {self._expr(n.args[0])}, casting='unsafe')")
+                    lines.append(f"{indent}xp.copyto({buf}, {self._expr(n.args[0])}, casting='unsafe')")
                     lines.append(f"{indent}v{n.id} = {buf}")
                 else:
                     extra = f"out={buf}" if buf is not None else ""
@@ -181,6 +212,19 @@ class Executor:
                     lines.append(f"{indent}    v{n.id} = (" + "".join(self._expr(o) + ", " for o in outs) + ")")
         return lines
 
+    def _launch_lines(self, kernel, buffers, indent) -> list:
+        """One kernel call for a whole region: its outputs into planned buffers (fresh arrays when they escape)."""
+        lines = []
+        for out in kernel.outputs:
+            buf = buffers.get(out)
+            if buf is None:
+                buf = f"xp.empty({out.value.shape!r}, {self._global(out.value.dtype, 'C')})"
+            lines.append(f"{indent}v{out.id} = {buf}")
+        run = self._global(self._launch(kernel), "R")
+        args = [self._expr(m) for m in kernel.inputs] + [f"v{out.id}" for out in kernel.outputs]
+        lines.append(f"{indent}{run}({', '.join(args)})  # fused: {', '.join('%' + str(m.id) for m in kernel.outputs)}")
+        return lines
+
     # ------------------------------------------------------------------ run
     def refold(self) -> None:
         """Recompute the folded constants from the captured tensors' current arrays."""
@@ -189,8 +233,8 @@ class Executor:
             return
         env = {}
         for n in _fold_leaves(prog):
-            env[n] = n.fn if n.kind == "const" else raw_data(n.tensor)
-        evaluate(prog.fold_program, env)
+            env[n] = self._array(n.fn) if n.kind == "const" else raw_data(n.tensor)
+        evaluate(prog.fold_program, env, lambda fn: xp_function(fn, self.xp))
         for source, folded in prog.fold_map.items():
             folded.value = env[source]
             self.namespace[f"F{folded.id}"] = env[source]
@@ -208,10 +252,30 @@ class Executor:
             env[n] = a
         for n in self.prog.leaves:
             if n.kind == "const":
-                env[n] = n.fn.copy() if isinstance(n.fn, np.ndarray) else n.fn
+                env[n] = self._array(n.fn.copy()) if isinstance(n.fn, np.ndarray) else n.fn
             elif n.kind == "folded":
                 env[n] = self.namespace.get(f"F{n.id}", n.value)
-        return evaluate(self.prog.nodes, env)
+        return evaluate(self.prog.nodes, env, lambda fn: xp_function(fn, self.xp))
+
+
+def xp_function(fn, xp):
+    """The function of array module ``xp`` standing for a NumPy function recorded while tracing.
+
+    Ufuncs, their methods (``np.add.at``) and NumPy's functions are looked up by
+    name (``np.sin`` -> ``cupy.sin``); everything else recorded (array methods,
+    ``operator.getitem``, gpugrad's own helpers) works on any array already.
+    """
+    if xp is np:
+        return fn
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, np.ufunc):
+        return getattr(getattr(xp, owner.__name__), fn.__name__)
+    if isinstance(fn, np.ufunc) or getattr(fn, "__module__", "").startswith("numpy"):
+        found = getattr(xp, fn.__name__, None)
+        if found is None:
+            raise NotImplementedError(f"{xp.__name__} has no {fn.__name__} (recorded as NumPy's {fn.__name__})")
+        return found
+    return fn
 
 
 def _fold_leaves(prog):

@@ -27,7 +27,7 @@ class Node:
 
     __slots__ = (
         "id", "kind", "op", "fn", "args", "kwargs", "value", "root", "target", "ufunc", "tensor", "index",
-        "name", "branches", "outputs", "tracer", "out_kw", "shape_only",
+        "name", "branches", "outputs", "tracer", "out_kw", "shape_only", "device_array",
     )
 
     def __init__(self, kind, op, fn=None, args=(), kwargs=None, value=None):
@@ -46,6 +46,7 @@ class Node:
         self.tracer = None
         self.out_kw = False  # mutation written as fn(*args, out=target)
         self.shape_only = False  # result depends only on the argument's shape (zeros_like, ...)
+        self.device_array = None  # for inputs/externals traced on a GPU: the live array (``value`` is a host copy)
 
     @property
     def shape(self):

@@ -442,22 +442,26 @@ def optimize(prog) -> "Program":
     return prog
 
 
-def evaluate(nodes, env) -> dict:
-    """Run ``nodes`` one by one with NumPy (the reference executor); ``env`` maps nodes to arrays."""
+def evaluate(nodes, env, function=None) -> dict:
+    """Run ``nodes`` one by one (the reference executor); ``env`` maps nodes to arrays.
+
+    ``function`` maps a recorded function to the one to call (see ``executor.xp_function``).
+    """
     get = env.__getitem__
     for n in nodes:
         args = remap(n.args, get)
         kwargs = remap(n.kwargs, get)
+        fn = n.fn if function is None or n.kind == "cond" else function(n.fn)
         if n.kind == "call":
-            env[n] = n.fn(*args, **kwargs)
+            env[n] = fn(*args, **kwargs)
         elif n.kind == "mutate":
             if n.out_kw:
-                n.fn(*args, out=env[n.target], **kwargs)
+                fn(*args, out=env[n.target], **kwargs)
             else:
-                n.fn(*args, **kwargs)
+                fn(*args, **kwargs)
         elif n.kind == "cond":
             body, outs = n.branches[0] if bool(args[0]) else n.branches[1]
-            evaluate(body, env)
+            evaluate(body, env, function)
             env[n] = tuple(env[o] for o in outs)
     return env
 

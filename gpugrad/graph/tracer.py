@@ -354,25 +354,29 @@ def _examples(obj):
 
 # ------------------------------------------------------- the recording module
 class RecordingModule:
-    """Stands in for ``numpy`` as the CPU device's ``xp`` while any thread traces.
+    """Stands in for a device's ``xp`` (NumPy or CuPy) while any thread traces.
 
-    In a thread that is tracing, creation functions (``zeros``, ``full``, ...) and
-    conversions (``asarray``) are recorded into that thread's tracer, and
-    ``ndarray`` also admits proxies; everything else is NumPy itself, whose
-    functions and ufuncs dispatch to the proxies on their own. In a thread that
-    is not tracing every name is NumPy's own.
+    In a thread that is tracing, it is NumPy whatever the device: creation
+    functions (``zeros``, ``full``, ...) and conversions (``asarray``) are
+    recorded into that thread's tracer, ``ndarray`` also admits proxies, and
+    everything else is NumPy itself, whose functions and ufuncs dispatch to the
+    proxies on their own (a CUDA trace computes its example values on host
+    copies; the GPU executor maps the recorded NumPy calls to CuPy's). In a
+    thread that is not tracing every name is the device's own module's.
     """
-
-    __name__ = "numpy"
 
     def __init__(self, backend=np):
         self._backend = backend
 
+    @property
+    def __name__(self):  # noqa: A003 - code tells NumPy from CuPy by xp.__name__
+        return "numpy" if _current.stack else self._backend.__name__
+
     def __getattr__(self, name):
-        attr = getattr(self._backend, name)
         stack = _current.stack
         if not stack:
-            return attr
+            return getattr(self._backend, name)
+        attr = getattr(np, name)
         if name == "ndarray":
             return (attr, TracedArray)
         if name in _CREATION or name in _CONVERSION:
@@ -400,7 +404,7 @@ def _properties(data_slot, grad_slot) -> tuple:
     # locals rather than globals: the getter is the cost every .data read pays while any thread traces
     read_data, write_data = data_slot.__get__, data_slot.__set__
     read_grad, write_grad = grad_slot.__get__, grad_slot.__set__
-    threads, array_types = _current, _ARRAY_TYPES
+    threads, array_types = _current, _ARRAY_TYPES + _device_array_types()
 
     def get_data(t):
         value = read_data(t)
@@ -449,16 +453,26 @@ def _release_hooks() -> None:
             _put_back(_hooks_saved)
 
 
+def _device_array_types() -> tuple:
+    """CuPy's array type when CuPy is installed: CUDA tensors are traced too."""
+    from ..backends import cupy
+
+    return (cupy.ndarray,) if cupy is not None else ()
+
+
 def _install_hooks() -> None:
+    from ..device import _cuda_devices
     from ..device import cpu as cpu_device
     from ..tensor import Tensor
 
     data_slot, grad_slot = _slots()
-    cpu = cpu_device()
-    _hooks_saved[:] = [(Tensor, "data", data_slot), (Tensor, "grad", grad_slot), (cpu, "xp", cpu.xp)]
+    devices = [cpu_device(), *_cuda_devices.values()]
+    _hooks_saved[:] = [(Tensor, "data", data_slot), (Tensor, "grad", grad_slot)]
+    _hooks_saved.extend((d, "xp", d.xp) for d in devices)
     try:
         Tensor.data, Tensor.grad = _properties(data_slot, grad_slot)
-        cpu.xp = RecordingModule(cpu.xp)
+        for d in devices:
+            d.xp = RecordingModule(d.xp)
     except BaseException:
         _put_back(_hooks_saved)
         raise
@@ -589,17 +603,19 @@ class Tracer:
     def lift(self, t, array) -> TracedArray:
         """The proxy standing for tensor ``t``'s real array: an input, a captured external, or a constant."""
         entry = self.externals.get(id(t))
-        if entry is not None and entry[0] is t and entry[1].value is array:
+        if entry is not None and entry[0] is t and _live_array(entry[1]) is array:
             return entry[2]
         if self.is_local(t):
             return self._const(array)
+        example, on_device = _host_example(array)
         index = self._input_index.get(id(t))
         if index is not None:
-            node = Node("input", "input", value=array)
+            node = Node("input", "input", value=example)
             node.index = index
             self.input_nodes[index] = node
         else:
-            node = Node("external", "captured", value=array)
+            node = Node("external", "captured", value=example)
+        node.device_array = on_device
         node.tensor = t
         node.name = t.name
         proxy = self._add(node, top=True)
@@ -610,11 +626,13 @@ class Tracer:
         entry = self.consts.get(id(array))
         if entry is not None and entry[0] is array:
             return entry[2]
+        key = array
+        array = _host_example(array)[0]
         snapshot = array.copy() if isinstance(array, np.ndarray) else array
         node = Node("const", "const", args=(), value=array)
         node.fn = snapshot  # the replayed value
         proxy = self._add(node, top=True)
-        self.consts[id(array)] = (array, node, proxy)
+        self.consts[id(key)] = (key, node, proxy)
         return proxy
 
     def _add(self, node, top=False) -> TracedArray:
@@ -727,19 +745,41 @@ class Tracer:
                     found.append((t, value.node))
         return found
 
-    def concretize(self) -> None:
-        """Give every tensor left holding a proxy its example value (the traced call's real result)."""
+    def concretize(self, keep_writes: bool = True) -> None:
+        """Give every tensor left holding a proxy its example value (the traced call's real result).
+
+        A CUDA trace computed on host copies: tensors on a GPU get their values uploaded,
+        and (``keep_writes``) captured GPU arrays written while tracing get the new contents.
+        """
         for t, node in self.alive_holders():
-            _DATA_SLOT.__set__(t, node.value)
+            _DATA_SLOT.__set__(t, node.value if t.device.type == "cpu" else t.device.put(node.value))
+        if keep_writes:
+            for n in self.leaves:
+                if n.device_array is not None and id(n.value) in self.snapshots:
+                    n.device_array.set(n.value)
 
     def rollback(self) -> None:
         """Undo the trace's effects on tensors that existed before it (after an aborted trace)."""
-        self.concretize()
+        self.concretize(keep_writes=False)
         for array, copy in self.snapshots.values():
             array[...] = copy
         for t, data, grad in self.initial.values():
             _DATA_SLOT.__set__(t, data)
             _GRAD_SLOT.__set__(t, grad)
+
+
+def _live_array(node):
+    """The array a lifted tensor held: the GPU array itself, not its host copy."""
+    return node.device_array if node.device_array is not None else node.value
+
+
+def _host_example(array) -> tuple:
+    """``(example, device array)``: a GPU array is traced through a host copy (no device work while tracing)."""
+    if isinstance(array, _ARRAY_TYPES):
+        return array, None
+    from ..backends import to_host
+
+    return to_host(array), array
 
 
 def _proxies(obj) -> list:
