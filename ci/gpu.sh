@@ -4,7 +4,8 @@
 #   1. the gpu-marked tests (every kernel and fused op on CuPy against NumPy, every op on cuda vs cpu,
 #      .to() round trips, memory stats, OOM handling): pytest -m gpu
 #   2. ci/compile_kernels.sh (nvcc and NVRTC compile checks), when nvcc is installed
-#   3. the benchmarks, as JSON: python -m gpugrad.bench --json > $OUT_DIR/bench.json (when gpugrad.bench exists)
+#   3. the benchmarks, as JSON: python -m gpugrad.bench --json > $OUT_DIR/bench.json (when gpugrad.bench exists),
+#      and the static-graph table: python -m gpugrad.graph.bench > $OUT_DIR/graph-bench.txt
 #
 # Usage: ci/gpu.sh            Environment: PYTHON (default .venv/bin/python, else python3),
 #                             OUT_DIR (default: ./gpu-results)
@@ -51,4 +52,6 @@ if "$PYTHON" -c "$has_bench" 2> /dev/null; then
 else
     echo "gpu.sh: benchmarks skipped: gpugrad.bench has no __main__"
 fi
+echo "gpu.sh: python -m gpugrad.graph.bench > $out_dir/graph-bench.txt (compiled vs eager vs hand-written, CPU and GPU)"
+"$PYTHON" -m gpugrad.graph.bench | tee "$out_dir/graph-bench.txt"
 echo "gpu.sh: done; results in $out_dir"
