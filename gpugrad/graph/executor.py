@@ -108,7 +108,10 @@ class Executor:
         parts = [self._expr(a) for a in args] + [f"{k}={self._expr(v)}" for k, v in kwargs.items()]
         if extra:
             parts.append(extra)
-        return f"{self._global(xp_function(fn, self.xp), 'f')}({', '.join(parts)})"
+        return f"{self._global(self._function(fn), 'f')}({', '.join(parts)})"
+
+    def _function(self, fn):
+        return xp_function(fn, self.xp)
 
     # ------------------------------------------------------------- planning
     def _plan(self, nodes, escaping) -> dict:
@@ -222,7 +225,8 @@ class Executor:
             lines.append(f"{indent}v{out.id} = {buf}")
         run = self._global(self._launch(kernel), "R")
         args = [self._expr(m) for m in kernel.inputs] + [f"v{out.id}" for out in kernel.outputs]
-        lines.append(f"{indent}{run}({', '.join(args)})  # fused: {', '.join('%' + str(m.id) for m in kernel.outputs)}")
+        produced = ", ".join(f"%{m.id}" for m in kernel.outputs)
+        lines.append(f"{indent}{run}({', '.join(args)})  # fused: {produced}")
         return lines
 
     # ------------------------------------------------------------------ run
@@ -234,7 +238,7 @@ class Executor:
         env = {}
         for n in _fold_leaves(prog):
             env[n] = self._array(n.fn) if n.kind == "const" else raw_data(n.tensor)
-        evaluate(prog.fold_program, env, lambda fn: xp_function(fn, self.xp))
+        evaluate(prog.fold_program, env, self._function)
         for source, folded in prog.fold_map.items():
             folded.value = env[source]
             self.namespace[f"F{folded.id}"] = env[source]
@@ -255,7 +259,7 @@ class Executor:
                 env[n] = self._array(n.fn.copy()) if isinstance(n.fn, np.ndarray) else n.fn
             elif n.kind == "folded":
                 env[n] = self.namespace.get(f"F{n.id}", n.value)
-        return evaluate(self.prog.nodes, env, lambda fn: xp_function(fn, self.xp))
+        return evaluate(self.prog.nodes, env, self._function)
 
 
 def xp_function(fn, xp):
