@@ -153,9 +153,8 @@ _ELEMENTWISE: dict = {}
 
 def cuda_executor(prog, device, capture: bool = True):
     """The GPU executor of a program: CuPy calls, one ElementwiseKernel per fused region, optionally one CUDA graph."""
-    from .executor import Executor
-
     from ..backends import cupy  # the module itself: device.xp is a stand-in while another thread traces
+    from .executor import Executor
 
     executor = Executor(prog, xp=cupy, launch=elementwise_launcher)
     replay = CapturedReplay(executor, device, len(prog.outputs))
@@ -186,15 +185,11 @@ class CapturedReplay:
         self.calls = self.captures = 0
         self._inputs, self._externals = [], []
 
-    @property
-    def namespace(self):
-        return self.executor.namespace
-
     def refold(self):
         self.executor.refold()
         self.graph = None  # folded arrays are new arrays: the graph's addresses are stale
 
-    def __getattr__(self, name):  # externals, source, prog, interpret: the executor's
+    def __getattr__(self, name):  # externals, source, prog, namespace, interpret: the executor's
         return getattr(self.executor, name)
 
     def __call__(self, input_arrays, external_arrays):
