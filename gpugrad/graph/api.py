@@ -22,7 +22,7 @@ from ..device import cpu
 from .executor import Executor
 from .ir import Node, format_nodes, to_dot
 from .passes import Program, optimize
-from .tracer import TraceError, TracedArray, Tracer, current, raw_data
+from .tracer import TraceError, TracedArray, Tracer, _slots, current, raw_data
 
 
 class Executable:
@@ -41,9 +41,12 @@ class Executable:
         self.used_inputs = {n for node in prog.all_nodes() for n in node.inputs() if n.kind == "input"}
         self.used_inputs |= {n for n in prog.outputs if n.kind == "input"}
         self.refolds = 0
+        self._captured = [n.tensor for n in self.executor.externals]
+        self._read = _slots()[0].__get__  # the raw .data slot: this runs on every replay
 
     def externals(self) -> list:
-        return [raw_data(n.tensor) for n in self.executor.externals]
+        read = self._read
+        return [read(t) for t in self._captured]
 
     def check_folding(self) -> None:
         """Fold again if a captured tensor behind a folded value got a new array or was changed in place."""

@@ -271,6 +271,9 @@ class _Entry:
         tracer.concretize()
         self.trace_result = self.rebuild([_pick(s, output_tensors) for s in self.spec])
         self._data_slot, self._grad_slot = data_slot, grad_slot
+        from ..tensor import Tensor
+
+        self._make = Tensor._make
 
     def failed_guard(self):
         """None when the traced graph still applies, else the reason it does not."""
@@ -304,12 +307,11 @@ class _Entry:
             self._grad_slot.__set__(owner, grad)
         for t, delta in self.version_deltas:
             t._version[0] += delta
-        from ..tensor import Tensor
-
+        make, device = self._make, self.device
         leaves = []
         for kind, item in self.spec:
             if kind == "new":
-                leaves.append(Tensor._make(arrays[item], self.device))
+                leaves.append(make(arrays[item], device))
             else:
                 leaves.append(item)
         return self.rebuild(leaves)
