@@ -6,7 +6,7 @@ from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .elementwise import (
     abs, add, allclose, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
-    logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, sigmoid, sign, sin, softplus, sqrt,
+    logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, rsub, sigmoid, sign, sin, softplus, sqrt,
     square, sub, tan, tanh, where,
 )
 from .inplace import add_, clamp_, copy_, div_, fill_, mul_, setitem, sub_, zero_
@@ -46,7 +46,7 @@ _METHODS = {
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "clamp_": clamp_, "fill_": fill_, "zero_": zero_,
     "copy_": copy_,
     # operators
-    "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": _reflect(sub),
+    "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": rsub,
     "__mul__": elementwise._mul_operator, "__rmul__": _reflect(mul), "__truediv__": div, "__rtruediv__": _reflect(div),
     "__pow__": pow, "__rpow__": _reflect(pow), "__matmul__": matmul, "__rmatmul__": _reflect(matmul),
     "__neg__": neg, "__abs__": abs, "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt,

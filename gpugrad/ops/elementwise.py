@@ -160,6 +160,31 @@ class Sub(Function):
         return gy, -gy if self.needs_input_grad[1] else None
 
 
+class Rsub(Function):
+    """``other - x`` for two tensors: ``torch.rsub(x, other)``, ``x.__rsub__(other)`` (PyTorch's RsubBackward0)."""
+
+    def forward(self, x, other):
+        return other - x
+
+    def backward(self, gy):
+        return -gy if self.needs_input_grad[0] else None, gy if self.needs_input_grad[1] else None
+
+
+class RsubScalar(Function):
+    """``c - x`` for a Python number ``c``: what ``5 - t`` calls (PyTorch's RsubBackward1)."""
+
+    backward_name = "RsubBackward1"
+
+    def __init__(self, other):
+        self.other = other
+
+    def forward(self, x):
+        return self.other - x
+
+    def backward(self, gy):
+        return -gy
+
+
 def _other_needs_grad(function) -> tuple:
     """For products: input i is read only to form the gradient of the other input."""
     need_a, need_b = function.needs_input_grad
@@ -299,6 +324,25 @@ def sub(a, b, alpha=1) -> Tensor:
     return _apply("sub", Sub(), a, b)
 
 
+def rsub(x, other, alpha=1) -> Tensor:
+    """``other - alpha * x`` with broadcasting: subtraction with the operands reversed, PyTorch's ``torch.rsub``.
+
+    PyTorch's ``5 - x`` calls it (``x.__rsub__(5)``); the node is named as in PyTorch: ``RsubBackward1``
+    for a number ``other``, ``RsubBackward0`` for a tensor.
+
+    Example:
+        >>> t = gg.tensor([1.0, 2.0], requires_grad=True)
+        >>> rsub(t, 5)
+        tensor([4., 3.], grad_fn=<RsubBackward1>)
+    """
+    if alpha != 1:
+        x = mul(x, alpha)
+    x, other = promote("rsub", x, other)
+    if isinstance(other, Tensor) or not isinstance(x, Tensor):
+        return _apply("rsub", Rsub(), x, other)
+    return RsubScalar(other)(x)
+
+
 def mul(a, b) -> Tensor:
     a, b = promote("mul", a, b)
     return _apply("mul", Mul(), a, b)
@@ -432,8 +476,12 @@ class Sigmoid(Function):
     saves_output = True
 
     def forward(self, x):
-        # 1/(1+exp(-x)) overflows for very negative x; tanh form is stable everywhere
-        return self.xp.tanh(x * 0.5) * 0.5 + 0.5
+        # exp(-|x|) never overflows, and z/(1+z) keeps full relative accuracy for very negative x
+        # (0.5 + 0.5*tanh(x/2) cancels there: sigmoid(-30) came out with a relative error of 1e-3, or 0)
+        xp = self.xp
+        with np.errstate(under="ignore"):  # exp(-|x|) -> 0 is the right limit
+            z = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         y = self.saved_output
@@ -621,12 +669,25 @@ def erf(x: Tensor) -> Tensor:
 
 
 class Softplus(Function):
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``, as in PyTorch.
+
+    float16 is computed in float32 and rounded once, as PyTorch does: float16's exp overflows past 11.09,
+    below the default threshold of 20.
+    """
+
     saves_inputs = (0,)
 
     def __init__(self, beta, threshold):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
+        # very negative inputs underflow: exp(bx) to 0 (log1p(0) = 0 is right), float16's result to 0 or a subnormal
+        with np.errstate(under="ignore"):
+            if x.dtype == np.float16:
+                return self._softplus(x.astype(np.float32)).astype(np.float16)
+            return self._softplus(x)
+
+    def _softplus(self, x):
         xp, bx = self.xp, x * self.beta
         # log1p(exp(bx)) overflows for large bx; the linear branch is exact there to float precision
         soft = xp.log1p(xp.exp(xp.minimum(bx, self.threshold))) / self.beta
@@ -634,6 +695,12 @@ class Softplus(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
+        # float16 in float32, as in forward: float16's own sigmoid is off by up to 4e-4, all of a slope like 1e-4
+        if x.data.dtype == np.float16:
+            linear = _const(x, x.data.astype(np.float32) * self.beta > self.threshold)
+            slope = gy.to(dtypes.float32) * sigmoid(x.to(dtypes.float32) * self.beta)
+            with np.errstate(under="ignore"):  # tiny slopes round to float16 subnormals or 0, rightly
+                return where(linear, gy, slope.to(dtypes.float16))
         linear = _const(x, x.data * self.beta > self.threshold)
         return where(linear, gy, gy * sigmoid(x * self.beta))
 
@@ -671,6 +738,14 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta`` elementwise, linear (``x``) where ``beta * x > threshold``; PyTorch's softplus.
+
+    float16 inputs are computed in float32 and rounded once, as in PyTorch.
+
+    Example:
+        >>> gg.softplus(gg.tensor([0.0, 15.0, 30.0], dtype=gg.float16))
+        tensor([ 0.6934, 15.    , 30.    ], dtype=gpugrad.float16)
+    """
     return Softplus(beta, threshold)(as_float(x))
 
 
