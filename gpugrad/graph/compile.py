@@ -280,7 +280,7 @@ class _Entry:
         for read, value, description in self.value_guards:
             now = read()
             if now != value:
-                return f"{description} changed from {value!r} to {now!r} (a Python value baked into the graph)"
+                return _value_change(description, value, now)
         grad_slot = self._grad_slot
         for owner, seen, lifted in self.grad_guards:
             now = grad_slot.__get__(owner)
@@ -315,6 +315,14 @@ class _Entry:
             else:
                 leaves.append(item)
         return self.rebuild(leaves)
+
+
+def _value_change(description, old, new) -> str:
+    """Why a value guard failed; for a guarded dict, the first entry that changed (``group['lr']``)."""
+    if type(old) is dict and type(new) is dict and old.keys() == new.keys():
+        key = next(k for k in old if old[k] != new[k])
+        description, old, new = f"{description}[{key!r}]", old[key], new[key]
+    return f"{description} changed from {old!r} to {new!r} (a Python value baked into the graph)"
 
 
 def _device_of(tracer, output_tensors):

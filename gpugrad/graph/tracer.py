@@ -59,7 +59,8 @@ def guard_value(read, description: str):
     For Python numbers that code under ``gg.compile`` reads from mutable state
     (an optimizer's learning rate, a step counter): the graph bakes in the value
     seen while tracing, so a later change must re-trace instead of replaying a
-    stale constant. Outside a trace this is just ``read()``.
+    stale constant. Outside a trace this is just ``read()``. A dict read guards all
+    its entries at once, and a change is reported with the entry's key.
 
     Example:
         >>> lr = guard_value(lambda: group["lr"], "param_groups[0]['lr']")

@@ -225,9 +225,9 @@ class Optimizer:
         """Guard every Python value the update of ``group`` bakes into a traced graph."""
         name = type(self).__name__
         where = f"{name} param_groups[{index}]"
-        for key, value in group.items():
-            if key not in ("params", "param_names") and not isinstance(value, Tensor):
-                guard_value(lambda key=key: group.get(key), f"{where}['{key}']")
+        keys = [key for key, value in group.items()
+                if key not in ("params", "param_names") and not isinstance(value, Tensor)]
+        guard_value(lambda: {key: group.get(key) for key in keys}, where)  # one read per replay for all options
         # which buffers exist decides the code path (SGD's first step, lazily created Adam moments)
         guard_value(lambda: [[key for key, value in self.state.get(p, _NO_STATE).items() if value is not None]
                              for p in params],
