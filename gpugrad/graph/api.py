@@ -18,7 +18,8 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import AccumulateGrad, Function
-from ..device import cpu
+from ..device import cpu, get_default_device
+from ..device import device as device_of
 from .executor import Executor
 from .ir import Node, format_nodes, to_dot
 from .passes import Program, optimize
@@ -76,8 +77,11 @@ class Graph:
     tensors captured from outside (weights, data) are read live at each run,
     and in-place updates of them recorded in the graph run at each run too.
 
-    Differs from TensorFlow 1: ``run`` returns gpugrad Tensors, and a graph runs
-    only on the CPU executor (see ``gpugrad.graph.cuda`` for the kernels it generates).
+    Differs from TensorFlow 1: ``run`` returns gpugrad Tensors, and feeds must already
+    be on the graph's device (no implicit host-to-device copies). A graph runs on the
+    device of its placeholders (``placeholder(..., device="cuda")``) and captured
+    tensors: the NumPy executor on the CPU, the GPU executor (see ``gpugrad.graph.cuda``)
+    on CUDA.
     """
 
     def __init__(self, name: str = "graph"):
@@ -128,8 +132,20 @@ class Graph:
         exe = self._cache.get(key)
         if exe is None:
             prog = Program(self._tracer.leaves, self._tracer.nodes, nodes)
-            exe = self._cache[key] = Executable(optimize(prog))
+            exe = self._cache[key] = Executable(optimize(prog), self._device_of(prog))
         return exe
+
+    def _device_of(self, prog):
+        """The one device the fetched part of the graph computes on: its placeholders' and captured tensors'."""
+        devices = {self._tracer.placeholder_devices[n.index] for n in prog.leaves if n.kind == "input"}
+        devices |= {n.tensor.device for n in prog.leaves if n.kind == "external"}
+        if len(devices) > 1:
+            names = ", ".join(sorted(str(d) for d in devices))
+            raise ValueError(
+                f"Graph.run(): graph {self.name!r} mixes devices ({names}); a graph runs on one device: create "
+                "its placeholders with device=... and move captured tensors there with .to(device)"
+            )
+        return devices.pop() if devices else cpu()
 
     def run(self, fetches, feed=None):
         """Compute ``fetches`` (a tensor, or a list/tuple/dict of them) from the ``feed`` values.
@@ -155,7 +171,7 @@ class Graph:
             node = self._node_of(key, "a feed key")
             if node.kind != "input":
                 raise ValueError(f"Graph.run(): feed key {node.name or node.op!r} is not a placeholder")
-            inputs[node.index] = _feed_array(node, value)
+            inputs[node.index] = _feed_array(node, value, exe.device)
         for n in exe.used_inputs:
             if inputs[n.index] is None:
                 raise ValueError(
@@ -163,8 +179,7 @@ class Graph:
                     "is needed by the fetches but was not fed; add it to feed={...}"
                 )
         arrays = exe(inputs)
-        device = cpu()
-        return rebuild([_wrap(a, device) for a in arrays])
+        return rebuild([_wrap(a, exe.device) for a in arrays])
 
     def __str__(self) -> str:
         t = self._tracer
@@ -190,25 +205,36 @@ def _wrap(array, device):
     return Tensor._make(array, device)
 
 
-def _feed_array(node, value):
+def _feed_array(node, value, device):
+    """The array fed for placeholder ``node`` of a graph running on ``device``, checked."""
+    from ..backends import is_cupy_array
     from ..tensor import Tensor
 
     name = node.name or f"placeholder {node.index}"
     expected_shape, expected_dtype = node.value.shape, node.value.dtype
     if isinstance(value, Tensor):
-        if value.device.type != "cpu":
-            raise ValueError(f"Graph.run(): feed for {name!r} is on {value.device}; graphs run on the cpu")
+        if value.device != device:
+            raise ValueError(f"Graph.run(): feed for {name!r} is on {value.device}; the graph runs on {device}: "
+                             f"feed value.to({str(device)!r})")
         value = raw_data(value)
     if isinstance(value, (bool, int, float)) and not isinstance(value, np.ndarray):
         kind = np.asarray(value).dtype.kind
         if kind == "f" and expected_dtype.kind != "f" or kind == "b" and expected_dtype.kind != "b":
-            raise ValueError(f"Graph.run(): feed for {name!r} is a {type(value).__name__}, the placeholder is {expected_dtype}")
-        value = np.asarray(value, dtype=expected_dtype)
+            raise ValueError(f"Graph.run(): feed for {name!r} is a {type(value).__name__}, "
+                             f"the placeholder is {expected_dtype}")
+        value = device.put(np.asarray(value, dtype=expected_dtype))  # a number belongs to no device
     value = np.asarray(value) if isinstance(value, np.generic) else value
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"Graph.run(): feed for {name!r} must be an array, a number or a Tensor, got {type(value).__name__}")
+    on_device = isinstance(value, np.ndarray) if device.type == "cpu" else is_cupy_array(value)
+    if not on_device:
+        where = "a NumPy array" if device.type == "cpu" else f"a CuPy array on {device}"
+        if isinstance(value, np.ndarray) or is_cupy_array(value):
+            raise ValueError(f"Graph.run(): feed for {name!r} is not on {device}, where the graph runs; "
+                             f"feed {where} or a Tensor on {device} (gg.tensor(value, device={str(device)!r}))")
+        raise TypeError(f"Graph.run(): feed for {name!r} must be an array, a number or a Tensor, "
+                        f"got {type(value).__name__}")
     if value.shape != expected_shape:
-        raise ValueError(f"Graph.run(): feed for {name!r} has shape {value.shape}, the placeholder has shape {expected_shape}")
+        raise ValueError(f"Graph.run(): feed for {name!r} has shape {value.shape}, "
+                         f"the placeholder has shape {expected_shape}")
     if value.dtype != expected_dtype:
         raise ValueError(
             f"Graph.run(): feed for {name!r} has dtype {value.dtype}, the placeholder has dtype {expected_dtype}; "
@@ -239,7 +265,7 @@ def _flatten(obj):
     return [obj], lambda values: values[0]
 
 
-def placeholder(shape, dtype=None, name: str | None = None, requires_grad: bool | None = None):
+def placeholder(shape, dtype=None, name: str | None = None, requires_grad: bool | None = None, device=None):
     """A graph input fed at run time: ``g.run(fetches, feed={p: value})``.
 
     Args:
@@ -247,6 +273,8 @@ def placeholder(shape, dtype=None, name: str | None = None, requires_grad: bool 
         dtype: a gpugrad dtype (default: the default float dtype).
         name: shown by ``print(graph)`` and in error messages.
         requires_grad: default True for floating dtypes, so ``gg.gradients`` can differentiate by it.
+        device: where the values fed live (default: the default device); a graph runs on
+            the device of its placeholders and captured tensors, the GPU executor on CUDA.
 
     Example:
         >>> with gg.Graph() as g:
@@ -263,8 +291,10 @@ def placeholder(shape, dtype=None, name: str | None = None, requires_grad: bool 
     node.index, node.name = len(tracer.placeholders), name
     proxy = tracer._add(node, top=True)
     tracer.placeholders.append(node)
+    where = device_of(device) if device is not None else get_default_device()
+    tracer.placeholder_devices.append(where)
     grad = dt.is_floating_point if requires_grad is None else requires_grad
-    t = Tensor._make(proxy, cpu(), grad)
+    t = Tensor._make(proxy, where, grad)
     t.name = name
     return t
 

@@ -462,12 +462,14 @@ def _device_array_types() -> tuple:
 
 
 def _install_hooks() -> None:
-    from ..device import _cuda_devices
-    from ..device import cpu as cpu_device
+    from ..backends import cupy_import
+    from ..device import _cuda, cpu
     from ..tensor import Tensor
 
     data_slot, grad_slot = _slots()
-    devices = [cpu_device(), *_cuda_devices.values()]
+    # every CUDA device made now, so one first used inside the trace has its stand-in too
+    cuda = [_cuda(i) for i in range(cupy_import.device_count())] if cupy_import.available() else []
+    devices = [cpu(), *cuda]
     _hooks_saved[:] = [(Tensor, "data", data_slot), (Tensor, "grad", grad_slot)]
     _hooks_saved.extend((d, "xp", d.xp) for d in devices)
     try:
@@ -531,6 +533,7 @@ class Tracer:
         self.grad_writes = {}  # id(owner) -> owner
         self.snapshots = {}  # id(array) -> (array, copy): externals mutated while tracing
         self.placeholders = []
+        self.placeholder_devices = []  # the device of each placeholder's tensor
         self.value_guards = []  # (read, value seen, description): see guard_value
         self.leaves = []  # input, external and const nodes
         self.branch_scope = None  # while tracing a cond branch: the set of nodes made in it

@@ -194,3 +194,33 @@ def test_elementwise_kernels_are_accepted_by_cupy(dtype):
         made = cupy.ElementwiseKernel(in_params, out_params, operation, kernel.name, preamble=PRELUDE)
         assert made.nin == len(kernel.inputs) and made.nout == len(kernel.outputs)
         assert all(p.split()[0] == dtype.np.name for p in in_params.split(", ") if p)
+
+
+def test_placeholders_take_a_device_and_the_graph_runs_there():
+    with gg.Graph() as g:
+        a = gg.placeholder((3,), gg.float64, name="a", device="cpu")
+        y = (a * 2.0).sin()
+    assert a.device.type == "cpu"
+    out = g.run(y, feed={a: np.array([0.1, 0.2, 0.3])})
+    assert out.device.type == "cpu"
+    np.testing.assert_allclose(out.numpy(), np.sin(2 * np.array([0.1, 0.2, 0.3])))
+
+
+@pytest.mark.gpu
+def test_a_define_then_run_graph_on_the_gpu_matches_the_cpu():
+    cupy = pytest.importorskip("cupy")
+    results = {}
+    for device in ("cpu", "cuda"):
+        w = gg.tensor([0.5, -1.5, 2.0], dtype=gg.float64).to(device)
+        with gg.Graph() as g:
+            x = gg.placeholder((3,), gg.float64, name="x", device=device)
+            loss = ((x * w).tanh() - 0.25).square().sum()
+            (dx,) = gg.gradients(loss, [x])
+        feed = gg.tensor([0.3, 0.1, -0.2], dtype=gg.float64).to(device)
+        results[device] = [t.cpu().numpy() for t in g.run([loss, dx], feed={x: feed})]
+        if device == "cuda":
+            with pytest.raises(ValueError, match="not on cuda"):
+                g.run(loss, feed={x: np.zeros(3)})  # no implicit host-to-device copy
+            assert isinstance(raw_data(g.run(loss, feed={x: feed})), cupy.ndarray)
+    for got, want in zip(results["cuda"], results["cpu"]):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
