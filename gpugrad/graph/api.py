@@ -70,6 +70,14 @@ class Executable:
         return region_sources(self.prog)
 
 
+def one_device(devices, error):
+    """The one device among ``devices`` (the CPU for none); ``error(names)`` is raised for several."""
+    found = set(devices)
+    if len(found) > 1:
+        raise error(", ".join(sorted(str(d) for d in found)))
+    return found.pop() if found else cpu()
+
+
 class Graph:
     """A static graph: build it inside ``with Graph() as g:``, run it with ``g.run(fetches, feed)``.
 
@@ -137,15 +145,11 @@ class Graph:
 
     def _device_of(self, prog):
         """The one device the fetched part of the graph computes on: its placeholders' and captured tensors'."""
-        devices = {self._tracer.placeholder_devices[n.index] for n in prog.leaves if n.kind == "input"}
-        devices |= {n.tensor.device for n in prog.leaves if n.kind == "external"}
-        if len(devices) > 1:
-            names = ", ".join(sorted(str(d) for d in devices))
-            raise ValueError(
-                f"Graph.run(): graph {self.name!r} mixes devices ({names}); a graph runs on one device: create "
-                "its placeholders with device=... and move captured tensors there with .to(device)"
-            )
-        return devices.pop() if devices else cpu()
+        devices = [self._tracer.placeholder_devices[n.index] for n in prog.leaves if n.kind == "input"]
+        devices += [n.tensor.device for n in prog.leaves if n.kind == "external"]
+        return one_device(devices, lambda names: ValueError(
+            f"Graph.run(): graph {self.name!r} mixes devices ({names}); a graph runs on one device: create "
+            "its placeholders with device=... and move captured tensors there with .to(device)"))
 
     def run(self, fetches, feed=None):
         """Compute ``fetches`` (a tensor, or a list/tuple/dict of them) from the ``feed`` values.

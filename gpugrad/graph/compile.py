@@ -35,8 +35,7 @@ import logging
 import sys
 import warnings
 
-from ..device import cpu
-from .api import Executable, _flatten
+from .api import Executable, _flatten, one_device
 from .passes import Program, optimize
 from .tracer import TracedArray, TraceError, TraceValueError, Tracer, _slots, raw_data
 
@@ -328,14 +327,9 @@ def _value_change(description, old, new) -> str:
 def _device_of(tracer, output_tensors):
     """The one device a traced function's tensors live on (the CPU when it reads none)."""
     tensors = [n.tensor for n in tracer.leaves if n.kind in ("input", "external")] + list(output_tensors)
-    devices = {t.device for t in tensors}
-    if len(devices) > 1:
-        names = ", ".join(sorted(str(d) for d in devices))
-        raise TraceError(
-            f"gg.compile: the function uses tensors on several devices ({names}); a compiled function runs on "
-            "one device: move its tensors there with .to(device) before compiling"
-        )
-    return devices.pop() if devices else cpu()
+    return one_device([t.device for t in tensors], lambda names: TraceError(
+        f"gg.compile: the function uses tensors on several devices ({names}); a compiled function runs on "
+        "one device: move its tensors there with .to(device) before compiling"))
 
 
 def _pick(spec_item, output_tensors):

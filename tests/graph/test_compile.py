@@ -7,25 +7,13 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.graph import TraceValueError, compile, cond
+from graph_test_steps import curve_fit_step
 
 F64 = gg.float64
 
 
 def _curve_fit(n=64, momentum=0.0):
-    x = gg.linspace(-10, 10, n, dtype=F64)
-    y = 1.5 * gg.sin(x) + 1.2 * gg.cos(x / 4)
-    theta = gg.tensor([0.5, -0.3, 0.8], dtype=F64, requires_grad=True)
-    opt = gg.optim.SGD([theta], lr=0.01, momentum=momentum)
-
-    def step():
-        pred = theta[0] * x + theta[1] * gg.sin(x) + theta[2] * gg.cos(x / 4)
-        loss = gg.nn.functional.mse_loss(pred, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return theta, x, step
+    return curve_fit_step(n, momentum=momentum)
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])

@@ -13,22 +13,11 @@ import gpugrad as gg
 from gpugrad.graph import compile
 from gpugrad.graph.executor import Executor, xp_function
 from gpugrad.graph.tracer import raw_data
+from graph_test_steps import curve_fit_step
 
 
 def _curve_fit_step(dtype, n=1000, device="cpu"):
-    x = gg.linspace(-10, 10, n, dtype=dtype).to(device)
-    y = 1.5 * gg.sin(x) + 1.2 * gg.cos(x / 4)
-    theta = gg.tensor([0.5, -0.3, 0.8], dtype=dtype).to(device).requires_grad_()
-    opt = gg.optim.SGD([theta], lr=0.01, momentum=0.9)
-
-    def step():
-        pred = theta[0] * x + theta[1] * gg.sin(x) + theta[2] * gg.cos(x / 4)
-        loss = gg.nn.functional.mse_loss(pred, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
+    theta, _, step = curve_fit_step(n, dtype, momentum=0.9, device=device)
     return [theta], step
 
 

@@ -15,6 +15,7 @@ from gpugrad.graph import Graph, compile, placeholder
 from gpugrad.graph.cuda import region_kernels
 from gpugrad.graph.passes import Program, cse, dce, fold
 from gpugrad.graph.tracer import raw_data
+from graph_test_steps import curve_fit_step
 
 F64 = gg.float64
 
@@ -76,21 +77,8 @@ def test_fusion_groups_forward_and_backward_elementwise_chains():
 
 
 def _step(n=1000, dtype=F64):
-    x = gg.linspace(-10, 10, n, dtype=dtype)
-    y = 1.5 * gg.sin(x) + 1.2 * gg.cos(x / 4)
-    theta = gg.tensor([0.5, -0.3, 0.8], dtype=dtype, requires_grad=True)
-    opt = gg.optim.SGD([theta], lr=0.01)
-
-    @compile
-    def step():
-        pred = theta[0] * x + theta[1] * gg.sin(x) + theta[2] * gg.cos(x / 4)
-        loss = ((pred - y) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return theta, step
+    theta, _, step = curve_fit_step(n, dtype)
+    return theta, compile(step)
 
 
 def test_kernel_sources_are_complete_cuda_kernels():
