@@ -195,7 +195,9 @@ def simplify(prog) -> None:
             factors_a, a = _scaled(product.args[0], stable)
             factors_b, b = _scaled(product.args[1], stable)
             new = []
-            product = _ufunc_node(dot_all, (a, b), new)
+            # two vectors: NumPy's dot itself (no Python frame on every replay); else flattened first
+            product = _ufunc_node(np.dot if a.value.ndim == 1 else dot_all, (a, b), new)
+            product.op = "dot"
             scale = _combined_scale(factors_a + factors_b, new)
             if scale is not None:
                 product = _ufunc_node(np.multiply, (product, scale), new)

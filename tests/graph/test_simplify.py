@@ -44,7 +44,7 @@ def test_sum_of_a_product_becomes_a_dot_with_its_scalar_factors_pulled_out(scale
         return [(scaled(a) * b).sum(), a, b]
 
     g, (total, a, b), prog = _simplified(build)
-    assert "dot_all" in _ops(prog)
+    assert "dot" in _ops(prog)
     expected = float((scaled(a_np) * b_np).sum())
     assert g.run(total, feed={a: a_np, b: b_np}).item() == pytest.approx(expected, rel=1e-13)
 
@@ -71,7 +71,7 @@ def test_float32_products_keep_numpys_pairwise_sum():
         return [(a * a).sum()]
 
     _, _, prog = _simplified(build)
-    assert "dot_all" not in _ops(prog)
+    assert "dot" not in _ops(prog)
 
 
 def test_sums_along_an_axis_are_left_alone():
@@ -80,7 +80,7 @@ def test_sums_along_an_axis_are_left_alone():
         return [(a * a).sum(dim=0)]
 
     _, _, prog = _simplified(build)
-    assert "dot_all" not in _ops(prog)
+    assert "dot" not in _ops(prog)
 
 
 def test_a_value_written_in_place_is_not_moved_into_a_dot():
@@ -98,7 +98,7 @@ def test_a_value_written_in_place_is_not_moved_into_a_dot():
     compiled = compile(f, warmup=False)
     got = [t.item() for t in compiled()]
     assert got == pytest.approx(eager, rel=1e-14)
-    dot_reads = [a for n in compiled.graph.nodes if n.op == "dot_all" for a in n.args]
+    dot_reads = [a for n in compiled.graph.nodes if n.op == "dot" for a in n.args]
     assert dot_reads and not any(a.kind == "external" and a.tensor is w for a in dot_reads)
 
 
@@ -128,6 +128,6 @@ def test_the_curve_fit_step_makes_fewer_full_passes():
     step()
     nodes = step.graph.nodes
     full = [n for n in nodes if getattr(n.value, "size", 0) == 1000]
-    dots = [n for n in nodes if n.op == "dot_all"]
+    dots = [n for n in nodes if n.op == "dot"]
     # forward: three scalings, two adds, one subtract; backward: a dot per parameter plus the loss
     assert len(full) == 6 and len(dots) == 4
