@@ -256,6 +256,7 @@ class _Entry:
             self.grad_guards.append((owner, seen, lifted))
         self.grad_bindings = [(owner, grad_slot.__get__(owner)) for owner in tracer.grad_writes.values()]
         self.value_guards = list(tracer.value_guards)
+        self.replay_actions = list(tracer.replay_actions)
         self.version_deltas = []
         for t, node, _, version in tracer.externals.values():
             if not tracer.is_local(t) and t._version[0] != version:
@@ -306,6 +307,8 @@ class _Entry:
             self._grad_slot.__set__(owner, grad)
         for t, delta in self.version_deltas:
             t._version[0] += delta
+        for action in self.replay_actions:
+            action()
         make, device = self._make, self.device
         leaves = []
         for kind, item in self.spec:

@@ -72,6 +72,21 @@ def guard_value(read, description: str):
     return value
 
 
+def on_replay(action) -> None:
+    """While ``gg.compile`` traces: run ``action()`` after every later replay of this trace.
+
+    For Python-side bookkeeping the traced call did and a replay must repeat, since
+    a replay runs only array operations (an optimizer's Python step counter).
+    Outside a trace this does nothing.
+
+    Example:
+        >>> on_replay(lambda: state.update(step=state["step"] + 1))
+    """
+    tracer = current()
+    if tracer is not None and tracer.mode == "compile":
+        tracer.replay_actions.append(action)
+
+
 class TraceError(RuntimeError):
     """Something gpugrad cannot record in a static graph."""
 
@@ -535,6 +550,7 @@ class Tracer:
         self.placeholders = []
         self.placeholder_devices = []  # the device of each placeholder's tensor
         self.value_guards = []  # (read, value seen, description): see guard_value
+        self.replay_actions = []  # see on_replay
         self.leaves = []  # input, external and const nodes
         self.branch_scope = None  # while tracing a cond branch: the set of nodes made in it
         self._hooked = False  # whether this tracer counts among the users of the hooks

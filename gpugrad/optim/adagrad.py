@@ -30,7 +30,7 @@ class Adagrad(Optimizer):
     and ``sum``. Under ``gg.compile`` the step count is baked into a traced graph only when
     ``lr_decay`` is non-zero (then a changed count re-traces, so a compiled step re-traces
     on every call and ends up eager); with ``lr_decay=0`` the update does not read it, the
-    graph replays, and replays do not advance ``state["step"]``.
+    graph replays, and each replay advances ``state["step"]``.
 
     Example:
         >>> opt = gg.optim.Adagrad([w], lr=0.1, initial_accumulator_value=0.1)

@@ -18,7 +18,9 @@ group's options, which state buffers exist, step counters the update reads)
 into the graph. While tracing, the base class reads them through
 ``guard_value`` so that a replay re-traces when one has changed; eager steps
 skip the guards (one check per ``step()``). A subclass whose update reads
-``state["step"]`` as a Python number says so in ``_update_reads_step``.
+``state["step"]`` as a Python number says so in ``_update_reads_step``. Python
+step counters the traced call advanced are advanced by every replay too
+(``on_replay``), so checkpoints count the steps taken.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..graph.tracer import current as active_tracer
-from ..graph.tracer import guard_value
+from ..graph.tracer import guard_value, on_replay
 from ..tensor import Tensor
 
 
@@ -191,9 +193,12 @@ class Optimizer:
                 if params:
                     if tracing:
                         self._guard_group(index, group, params)
+                        steps_before = [self.state.get(p, _NO_STATE).get("step", 0) for p in params]
                     self._update_group(group, params)
                     for p in params:
                         p._version[0] += 1
+                    if tracing:
+                        self._count_steps_on_replay(params, steps_before)
         self._opt_called = True  # read by the lr schedulers' "scheduler stepped first" warning
         return loss
 
@@ -237,6 +242,24 @@ class Optimizer:
             for p in params:
                 guard_value(lambda p=p: self.state.get(p, _NO_STATE).get("step"),
                             f"{name} state['step'] of a parameter of shape {tuple(p.shape)}")
+
+    def _count_steps_on_replay(self, params, steps_before) -> None:
+        """Make a replay of a traced step advance the Python step counters the traced call advanced.
+
+        A replay runs only array operations; without this, ``state["step"]`` (a Python int,
+        saved in checkpoints) would stop at its value from the traced call.
+        """
+        counted = [p for p, before in zip(params, steps_before)
+                   if type(before) is int and type(self.state[p].get("step")) is int
+                   and self.state[p]["step"] == before + 1]
+        if counted:
+            states = [self.state[p] for p in counted]
+
+            def advance():
+                for state in states:
+                    state["step"] += 1
+
+            on_replay(advance)
 
     # ------------------------------------------------------------ state dict
     def state_dict(self) -> dict:

@@ -31,7 +31,7 @@ class RMSprop(Optimizer):
 
     State per parameter: ``step``, ``square_avg``, ``momentum_buffer`` (momentum > 0) and
     ``grad_avg`` (centered). ``step`` (a Python int) only counts: the update does not read
-    it, so a step compiled with ``gg.compile`` replays without advancing it.
+    it, so a step compiled with ``gg.compile`` replays, and each replay advances it.
 
     Example:
         >>> opt = gg.optim.RMSprop([w], lr=1e-2, momentum=0.9, centered=True)

@@ -70,8 +70,11 @@ def _run_both(make_optimizer, calls=CALLS, between=None, with_scheduler=None, pr
     lambda ps: gg.optim.Adagrad(ps, lr=0.1),
 ], ids=["sgd_momentum", "sgd_nesterov", "rmsprop", "adagrad"])
 def test_compiled_step_replays_and_matches_eager(make):
-    compiled, _, _ = _run_both(make)
+    compiled, (_, opt_e), (_, opt_c) = _run_both(make)
     assert compiled.traces == 1 and compiled.replays == CALLS - 2
+    # Python step counters (saved in checkpoints) advance on replays too
+    for state_e, state_c in zip(opt_e.state_dict()["state"].values(), opt_c.state_dict()["state"].values()):
+        assert state_c.get("step") == state_e.get("step")
 
 
 @pytest.mark.parametrize("make", [
