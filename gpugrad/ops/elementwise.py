@@ -316,8 +316,20 @@ def add(a, b, alpha=1) -> Tensor:
     return _apply("add", Add(), a, b)
 
 
+def _refuse_bool_subtraction(a, b) -> None:
+    """PyTorch's rule: no ``-`` with a bool operand (``True - mask`` is ambiguous); it points to ``~``/``^``."""
+    bools = [isinstance(v, bool) or isinstance(v, Tensor) and v.dtype.category == dtypes.BOOL for v in (a, b)]
+    if all(bools):
+        raise RuntimeError("sub: subtracting two bool tensors is not supported (as in PyTorch); use the `^` "
+                           "operator or gg.logical_xor() instead")
+    if any(bools):
+        raise RuntimeError("sub: subtraction with a bool tensor or bool is not supported (as in PyTorch); to invert "
+                           "a mask use the `~` operator or gg.logical_not(), else convert it first (.float())")
+
+
 def sub(a, b, alpha=1) -> Tensor:
     """``a - alpha * b`` with broadcasting."""
+    _refuse_bool_subtraction(a, b)
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote("sub", a, b)
@@ -335,6 +347,7 @@ def rsub(x, other, alpha=1) -> Tensor:
         >>> rsub(t, 5)
         tensor([4., 3.], grad_fn=<RsubBackward1>)
     """
+    _refuse_bool_subtraction(other, x)
     if alpha != 1:
         x = mul(x, alpha)
     x, other = promote("rsub", x, other)

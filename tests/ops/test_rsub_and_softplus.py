@@ -264,3 +264,17 @@ def test_compiled_float16_softplus_with_backward_replays_like_eager():
             assert got.dtype == gg.float16 and np.all(np.isfinite(got.detach().numpy()))
             np.testing.assert_array_equal(got.detach().numpy(), expected.detach().numpy())
     assert compiled.traces == 1 and compiled.replays == 2
+
+
+@pytest.mark.parametrize("expression, match", [
+    (lambda m, i: m - 5, "bool tensor or bool"),
+    (lambda m, i: 5 - m, "bool tensor or bool"),
+    (lambda m, i: i - m, "bool tensor or bool"),
+    (lambda m, i: i - True, "bool tensor or bool"),
+    (lambda m, i: gg.rsub(m, 1), "bool tensor or bool"),
+    (lambda m, i: m - m, "two bool tensors"),
+], ids=["mask-5", "5-mask", "int-mask", "int-True", "rsub", "mask-mask"])
+def test_subtraction_with_bools_is_refused_as_in_pytorch(expression, match):
+    mask, ints = gg.tensor([True, False]), gg.tensor([1, 2])
+    with pytest.raises(RuntimeError, match=match):
+        expression(mask, ints)
