@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import dtypes
+from . import backends, dtypes
 from .device import device as to_device, get_default_device
 from .tensor import Tensor, tensor
 
@@ -31,7 +31,9 @@ def manual_seed(seed: int) -> None:
 def _generator(dev):
     key = str(dev)
     if key not in _generators:
-        _generators[key] = dev.xp.random.default_rng(_seed)
+        # the backend itself, not dev.xp: that is a recording stand-in while a trace runs
+        module = np if dev.type == "cpu" else backends.cupy
+        _generators[key] = module.random.default_rng(_seed)
     return _generators[key]
 
 

@@ -44,6 +44,13 @@ def is_cupy_array(array) -> bool:
     return cupy is not None and isinstance(array, cupy.ndarray)
 
 
+def _traced_copy(array):
+    """A recorded copy when ``array`` is a tracing proxy (a compiled step runs on one device), else None."""
+    from ..graph.tracer import TracedArray
+
+    return array.copy() if isinstance(array, TracedArray) else None
+
+
 def to_host(array) -> np.ndarray:
     """A NumPy array with the values of ``array``; a device array is copied (and counted)."""
     if isinstance(array, np.ndarray):
@@ -51,7 +58,8 @@ def to_host(array) -> np.ndarray:
     if is_cupy_array(array):
         transfers.record("d2h", array.nbytes)
         return array.get()
-    return np.asarray(array)
+    traced = _traced_copy(array)
+    return traced if traced is not None else np.asarray(array)
 
 
 def to_cuda(array, index: int):
@@ -62,6 +70,9 @@ def to_cuda(array, index: int):
         transfers.record("d2d", array.nbytes)
         with cupy.cuda.Device(index):
             return cupy.array(array, copy=True)
+    traced = _traced_copy(array)
+    if traced is not None:
+        return traced
     host = np.asarray(array)
     transfers.record("h2d", host.nbytes)
     with cupy.cuda.Device(index):

@@ -58,7 +58,7 @@ def region_kernel(region, used_outside) -> Kernel:
     inputs, names = [], {}
     body = []
 
-    def operand(arg):
+    def operand(arg, literal_suffix):
         if isinstance(arg, Node):
             if arg in members:
                 return names[arg]
@@ -67,14 +67,16 @@ def region_kernel(region, used_outside) -> Kernel:
             return f"in{inputs.index(arg)}_v"
         if isinstance(arg, bool):
             return "true" if arg else "false"
-        return repr(float(arg))
+        return repr(float(arg)) + literal_suffix
 
     for k, n in enumerate(region):
         ctype = _C_TYPES[n.value.dtype]
+        suffix = _literal_suffix(n)
+        operands = [operand(a, suffix) for a in n.args]
         if n.fn is np.where:
-            expr = "({0} ? {1} : {2})".format(*(operand(a) for a in n.args))
+            expr = "({0} ? {1} : {2})".format(*operands)
         else:
-            expr = FUSABLE[n.ufunc].format(*(operand(a) for a in n.args))
+            expr = FUSABLE[n.ufunc].format(*operands)
         names[n] = f"t{k}"
         body.append(f"{ctype} t{k} = ({ctype}){expr};")
     outputs = [n for n in region if n in used_outside]
@@ -91,6 +93,13 @@ def region_kernel(region, used_outside) -> Kernel:
     )
     return Kernel(name, raw.replace("KERNEL_NAME", name), elementwise, inputs, scalars, outputs,
                   int(region[0].value.size))
+
+
+def _literal_suffix(n) -> str:
+    """``"f"`` when a Python number meets float32 arrays in ``n``: NumPy casts it to float32 (NEP 50), so the
+    kernel must too (a double literal would compute in double and compare differently, ``x == 0.1``)."""
+    dtypes = {a.value.dtype for a in n.args if isinstance(a, Node)}
+    return "f" if np.dtype(np.float32) in dtypes and np.dtype(np.float64) not in dtypes else ""
 
 
 def _raw_source(in_types, out_types, scalars, body, stores) -> str:
@@ -156,8 +165,10 @@ def cuda_executor(prog, device, capture: bool = True):
     from ..backends import cupy  # the module itself: device.xp is a stand-in while another thread traces
     from .executor import Executor
 
-    executor = Executor(prog, xp=cupy, launch=elementwise_launcher)
-    replay = CapturedReplay(executor, device, len(prog.outputs))
+    with cupy.cuda.Device(device.index):  # buffers and constants on this graph's device
+        executor = Executor(prog, xp=cupy, launch=elementwise_launcher)
+    mutated_inputs = sorted({n.root.index for n in prog.all_nodes() if n.kind == "mutate" and n.root.kind == "input"})
+    replay = CapturedReplay(executor, device, len(prog.outputs), mutated_inputs)
     if not capture:
         replay.reason = "not captured: cuda_graph=False"
     return replay
@@ -167,26 +178,34 @@ class CapturedReplay:
     """Runs an executor's schedule as one CUDA graph: captured on the second call, relaunched after.
 
     The first call runs the schedule normally (it compiles the kernels and shows the
-    schedule runs at all); the second captures it on a side stream, with a private
-    memory pool so no array the graph uses is ever handed to anyone else, and
-    launches the graph; later calls only copy the inputs in and launch. A graph bakes
-    in array addresses, so it is captured again when a captured tensor's array is
-    replaced or folded constants are recomputed. Returned outputs are copies (a
-    caller may keep them); values written back into tensors are the graph's own
-    arrays, overwritten in place by the next launch, as PyTorch's CUDA graphs do.
+    schedule runs at all); the second captures it on a side stream and launches the
+    graph; later calls copy the inputs in, launch, and copy back inputs the step
+    writes in place. Arrays allocated while capturing come from a private memory pool
+    that each of them keeps alive, so no array the graph uses is freed or handed to
+    other code while anything still holds it. A graph bakes in array addresses, so it
+    is captured again when a captured tensor's array is replaced or folded constants
+    are recomputed; when that happens on two calls in a row (a tensor gets a new
+    array every step) the schedule runs uncaptured from then on. Returned outputs are
+    copies (a caller may keep them); values written back into tensors are the graph's
+    own arrays, overwritten in place by the next launch, as PyTorch's CUDA graphs do.
     A schedule that synchronizes with the host (a ``gg.cond`` reads its predicate)
     cannot be captured: it then runs uncaptured, and ``reason`` says why.
     """
 
-    def __init__(self, executor, device, n_outputs):
+    def __init__(self, executor, device, n_outputs, mutated_inputs=()):
         self.executor, self.device, self.n_outputs = executor, device, n_outputs
+        self.mutated_inputs = list(mutated_inputs)
         self.graph = None
         self.reason = None  # why the schedule runs uncaptured, if it does
         self.calls = self.captures = 0
         self._inputs, self._externals = [], []
+        self._captured_last_call = False
 
     def refold(self):
-        self.executor.refold()
+        import cupy
+
+        with cupy.cuda.Device(self.device.index):
+            self.executor.refold()
         self.graph = None  # folded arrays are new arrays: the graph's addresses are stale
 
     def __getattr__(self, name):  # externals, source, prog, namespace, interpret: the executor's
@@ -199,40 +218,72 @@ class CapturedReplay:
         with cupy.cuda.Device(self.device.index):
             if self.reason is not None or self.calls == 1:
                 return self.executor(input_arrays, external_arrays)
-            if self.graph is None or not self._same_arrays(input_arrays, external_arrays):
+            stale = self.graph is None or not self._same_arrays(input_arrays, external_arrays)
+            if stale and self._captured_last_call:
+                self.graph, self.reason = None, ("not captured: captured arrays change on every call (a tensor the "
+                                                 "step reads gets a new array each time)")
+            elif stale:
                 self._capture(input_arrays, external_arrays)
-                if self.graph is None:
-                    return self.executor(input_arrays, external_arrays)
-            for buffer, array in zip(self._inputs, input_arrays):
+            self._captured_last_call = stale
+            if self.graph is None:
+                return self.executor(input_arrays, external_arrays)
+            return self._launch(input_arrays)
+
+    def _launch(self, input_arrays):
+        for buffer, array in zip(self._inputs, input_arrays):
+            if buffer is not None:
                 buffer[...] = array
-            self.graph.launch()
-            return tuple(a.copy() for a in self._results[:self.n_outputs]) + self._results[self.n_outputs:]
+        self.graph.launch()
+        for k in self.mutated_inputs:  # the graph wrote its own copy: hand the caller's array the result
+            input_arrays[k][...] = self._inputs[k]
+        return tuple(a.copy() for a in self._results[:self.n_outputs]) + self._results[self.n_outputs:]
 
     def _same_arrays(self, input_arrays, external_arrays) -> bool:
         """Whether the captured graph's addresses still hold: the same external arrays, inputs of the same layout."""
         if len(external_arrays) != len(self._externals) or any(
                 a is not b for a, b in zip(external_arrays, self._externals)):
             return False
-        return all(a.shape == b.shape and a.dtype == b.dtype for a, b in zip(input_arrays, self._inputs))
+        return all((a is None) == (b is None) and (a is None or (a.shape == b.shape and a.dtype == b.dtype))
+                   for a, b in zip(input_arrays, self._inputs))
 
     def _capture(self, input_arrays, external_arrays):
         import cupy
 
+        self.graph = None
         pool = cupy.cuda.MemoryPool()
         stream = cupy.cuda.Stream(non_blocking=True)
         cupy.cuda.get_current_stream().synchronize()
-        inputs = [cupy.array(a, copy=True) for a in input_arrays]
-        try:
-            with cupy.cuda.using_allocator(pool.malloc), stream:
-                stream.begin_capture()
+        inputs = [None if a is None else cupy.array(a, copy=True) for a in input_arrays]
+        with cupy.cuda.using_allocator(_self_owning(pool, self.device.index)), stream:
+            stream.begin_capture()
+            try:
+                results = self.executor(inputs, external_arrays)
+            except Exception as exc:  # noqa: BLE001 - any capture failure means: run uncaptured, say why
                 try:
-                    results = self.executor(inputs, external_arrays)
-                finally:
-                    graph = stream.end_capture()
-        except Exception as exc:  # noqa: BLE001 - any capture failure means: run uncaptured, say why
-            self.graph, self.reason = None, f"{type(exc).__name__}: {exc}"
-            return
+                    stream.end_capture()  # ends the (invalidated) capture; its own error says less than exc
+                except Exception:  # noqa: BLE001, S110
+                    pass
+                self.reason = f"not captured: {type(exc).__name__}: {exc}"
+                return
+            graph = stream.end_capture()
         # the external arrays are kept alive with the graph: a freed one could not be told from a new one
-        self.graph, self._pool, self._inputs, self._externals = graph, pool, inputs, list(external_arrays)
+        self.graph, self._inputs, self._externals = graph, inputs, list(external_arrays)
         self._results = tuple(results)
         self.captures += 1
+
+
+def _self_owning(pool, device_index):
+    """An allocator drawing from ``pool`` whose arrays keep ``pool`` alive.
+
+    CuPy's pooled memory holds only a weak reference to its pool, and a dropped pool
+    frees its blocks: an array the old graph returned (a gradient a tensor still holds)
+    would then point at freed memory after the graph is captured again.
+    """
+    import cupy
+
+    def malloc(size):
+        pooled = pool.malloc(size)
+        memory = cupy.cuda.UnownedMemory(pooled.ptr, size, (pooled, pool), device_index)
+        return cupy.cuda.MemoryPointer(memory, 0)
+
+    return malloc

@@ -79,7 +79,7 @@ class Executor:
 
     def _array(self, value):
         """A constant moved to the executor's device once (NumPy values stay as they are)."""
-        return value if self.xp is np or not isinstance(value, np.ndarray) else self.xp.asarray(value)
+        return value if self.xp is np or not isinstance(value, (np.ndarray, np.generic)) else self.xp.asarray(value)
 
     def _global_folded(self, n) -> str:
         name = f"F{n.id}"
@@ -274,12 +274,24 @@ def xp_function(fn, xp):
     owner = getattr(fn, "__self__", None)
     if isinstance(owner, np.ufunc):
         return getattr(getattr(xp, owner.__name__), fn.__name__)
-    if isinstance(fn, np.ufunc) or getattr(fn, "__module__", "").startswith("numpy"):
-        found = getattr(xp, fn.__name__, None)
+    module = getattr(fn, "__module__", None) or ""
+    if isinstance(fn, np.ufunc) or module.startswith("numpy"):
+        found = getattr(_submodule(xp, module), fn.__name__, None) or getattr(xp, fn.__name__, None)
         if found is None:
             raise NotImplementedError(f"{xp.__name__} has no {fn.__name__} (recorded as NumPy's {fn.__name__})")
         return found
     return fn
+
+
+def _submodule(xp, numpy_module: str):
+    """``xp.linalg`` for ``numpy.linalg`` (private parts skipped: ``numpy._core.umath`` is ``xp``)."""
+    found = xp
+    for part in numpy_module.split(".")[1:]:
+        if not part.startswith("_"):
+            found = getattr(found, part, None)
+            if found is None:
+                return xp
+    return found
 
 
 def _fold_leaves(prog):

@@ -7,6 +7,7 @@ steps, gradient accumulation, ``x[i] = v``) keep their meaning.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -407,8 +408,8 @@ def fusable(n) -> bool:
                 return False
             if v.size != 1 and (v.shape != value.shape or not v.flags.c_contiguous):
                 return False
-        elif type(a) not in (int, float, bool):
-            return False
+        elif type(a) not in (int, float, bool) or not math.isfinite(a):
+            return False  # C has no literal for inf or nan
     return True
 
 

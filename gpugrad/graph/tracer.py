@@ -771,12 +771,17 @@ class Tracer:
         A CUDA trace computed on host copies: tensors on a GPU get their values uploaded,
         and (``keep_writes``) captured GPU arrays written while tracing get the new contents.
         """
-        for t, node in self.alive_holders():
-            _DATA_SLOT.__set__(t, node.value if t.device.type == "cpu" else t.device.put(node.value))
         if keep_writes:
             for n in self.leaves:
                 if n.device_array is not None and id(n.value) in self.snapshots:
-                    n.device_array.set(n.value)
+                    n.device_array[...] = n.tensor.device.put(n.value)  # any strides, unlike ndarray.set
+        for t, node in self.alive_holders():
+            if t.device.type == "cpu":
+                _DATA_SLOT.__set__(t, node.value)
+            elif node.device_array is not None and keep_writes:
+                _DATA_SLOT.__set__(t, node.device_array)  # its own GPU array again (views and sharing kept)
+            else:
+                _DATA_SLOT.__set__(t, t.device.put(node.value))
 
     def rollback(self) -> None:
         """Undo the trace's effects on tensors that existed before it (after an aborted trace)."""

@@ -213,3 +213,79 @@ def test_a_define_then_run_graph_on_the_gpu_matches_the_cpu():
             assert isinstance(raw_data(g.run(loss, feed={x: feed})), cupy.ndarray)
     for got, want in zip(results["cuda"], results["cpu"]):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _fused_vs_numpy(fn, x, emulated_launcher):
+    """Trace ``fn(x)`` and run its program with the NumPy executor and with emulated kernels: both results."""
+    compiled = compile(fn, warmup=False)
+    compiled(x)
+    exe = compiled.last.exe
+    fused = Executor(exe.prog, launch=emulated_launcher)
+    return exe.prog, exe.executor([raw_data(x)], exe.externals()), fused([raw_data(x)], exe.externals())
+
+
+def test_float32_kernels_treat_python_numbers_as_float32_like_numpy(emulated_launcher):
+    x = gg.tensor(np.array([0.1, 0.3, 2.0, -1.7], dtype=np.float32))
+
+    def f(x):
+        return gg.where(x == 0.1, x * 0.1, x + 1.7) * 3.3
+
+    prog, expected, got = _fused_vs_numpy(f, x, emulated_launcher)
+    assert prog.regions
+    np.testing.assert_array_equal(got[0], expected[0])  # bit for bit: the same float32 arithmetic
+    assert expected[0][0] == np.float32(np.float32(0.1) * np.float32(0.1)) * np.float32(3.3)
+
+
+def test_infinite_constants_stay_out_of_kernels(emulated_launcher):
+    x = gg.tensor([0.5, -1.0, 2.0, -3.0], dtype=gg.float64)
+
+    def f(x):
+        return gg.where(x > 0, x * 2.0, float("-inf")) + 1.0
+
+    prog, expected, got = _fused_vs_numpy(f, x, emulated_launcher)
+    from gpugrad.graph.cuda import region_kernels
+
+    assert all("inf" not in k.source for k in region_kernels(prog))
+    np.testing.assert_array_equal(got[0], expected[0])
+
+
+def test_functions_of_numpy_submodules_map_to_cupy_submodules():
+    cupy = pytest.importorskip("cupy")
+    assert xp_function(np.linalg.norm, cupy) is cupy.linalg.norm
+    assert xp_function(np.sum, cupy) is cupy.sum  # defined in numpy._core: the top level
+
+
+@pytest.mark.gpu
+def test_in_place_changes_to_arguments_survive_graph_launches():
+    x = gg.tensor([1.0, 2.0], dtype=gg.float64, device="cuda")
+
+    @compile
+    def f(x):
+        with gg.no_grad():
+            x.mul_(2.0)
+        return x.sum()
+
+    sums = [f(x).item() for _ in range(5)]
+    assert sums == [6.0, 12.0, 24.0, 48.0, 96.0]
+    np.testing.assert_array_equal(x.cpu().numpy(), [32.0, 64.0])
+
+
+@pytest.mark.gpu
+def test_a_tensor_given_a_new_array_every_step_runs_uncaptured():
+    w = gg.tensor([1.0, 2.0], dtype=gg.float64, device="cuda", requires_grad=True)
+
+    @compile
+    def f():
+        loss = (w * w).sum()
+        loss.backward()
+        with gg.no_grad():
+            w.data = w.data - 0.1 * w.grad.data  # a new array each call
+            w.grad = None
+        return loss
+
+    eager_w = np.array([1.0, 2.0])
+    for _ in range(6):
+        f()
+        eager_w = eager_w - 0.1 * 2 * eager_w
+    np.testing.assert_allclose(w.detach().cpu().numpy(), eager_w, rtol=1e-12)
+    assert "every call" in f.last.exe.executor.reason
