@@ -126,7 +126,7 @@ def randperm(n: int, dtype=None, device=None) -> Tensor:
 def bernoulli_mask(shape, keep_probability: float, like: Tensor):
     """A 0/1 array of ``like``'s dtype and device, 1 with ``keep_probability`` (used by dropout)."""
     dev = like.device
-    return (_generator(dev).random(tuple(shape), dtype=np.float64) < keep_probability).astype(like.data.dtype)
+    return (_generator(dev).random(tuple(shape), dtype=np.float64) < keep_probability).astype(like.array.dtype)
 
 
 def _like(factory, x: Tensor, dtype, device, requires_grad, *args):

@@ -446,14 +446,14 @@ def _first_device(values):
 
 def _new_bytes(out, inputs) -> int:
     """Bytes of ``out`` not shared with any input array (0 for a view such as reshape or slicing)."""
-    data = getattr(out, "data", None)
+    data = getattr(out, "array", None)
     if data is None:
         return 0
     if getattr(data, "base", None) is None:  # owns its memory: a fresh result (the common case, and cheap)
         return int(data.nbytes)
     xp = out.device.xp
     for x in inputs:
-        if isinstance(x, Tensor) and type(x.data) is type(data) and xp.may_share_memory(x.data, data):
+        if isinstance(x, Tensor) and type(x.array) is type(data) and xp.may_share_memory(x.array, data):
             return 0
     return int(data.nbytes)
 
@@ -550,7 +550,7 @@ def _ledger_read(method: str, op: str):
                 return inner(self, *args, **kwargs)
             location, via = _origin(sys._getframe(1))
             event = TransferEvent("sync", op, 0, location, via, str(self.device),
-                                  getattr(self.data, "nbytes", 0), time.perf_counter_ns(), threading.get_ident())
+                                  getattr(self.array, "nbytes", 0), time.perf_counter_ns(), threading.get_ident())
             _state.open_read = event
             try:
                 result = inner(self, *args, **kwargs)

@@ -142,7 +142,7 @@ class _Encoder:
             "requires_grad": bool(t.requires_grad),
             "parameter": type(t).__name__ == "Parameter",
         }
-        return {**node, **self._array(t, t.data)}
+        return {**node, **self._array(t, t.array)}
 
     def _array(self, key, array) -> dict:
         dtypes.from_numpy_dtype(array.dtype)  # a TypeError naming the supported dtypes

@@ -29,7 +29,8 @@ class Tensor:
     """A multi-dimensional array on a device that can record the ops applied to it.
 
     Attributes:
-        data: the NumPy (cpu) or CuPy (cuda) array holding the values.
+        array: the NumPy (cpu) or CuPy (cuda) array holding the values.
+        data: the values as a Tensor outside the graph sharing memory (PyTorch's ``.data``).
         device: the :class:`~gpugrad.device.Device` the data lives on.
         requires_grad: whether ops on this tensor are recorded for backward.
         grad: the accumulated gradient (a Tensor) of a leaf, or None.
@@ -37,7 +38,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data", "device", "requires_grad", "grad", "grad_fn", "name",
+        "array", "device", "requires_grad", "grad", "grad_fn", "name",
         "_version", "_accumulator", "_hooks", "_retains_grad", "_base", "__weakref__",
     )
     __array_priority__ = 1000  # numpy_scalar * tensor defers to Tensor.__rmul__
@@ -54,7 +55,7 @@ class Tensor:
     def _make(data, device: Device, requires_grad: bool = False) -> "Tensor":
         """Wrap an array already on ``device`` without copying or checking (the ops' fast path)."""
         t = object.__new__(Tensor)
-        t.data = data
+        t.array = data
         t.device = device
         t.requires_grad = requires_grad
         t.grad = None
@@ -70,15 +71,15 @@ class Tensor:
     # ----------------------------------------------------------------- attributes
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> dtypes.dtype:
-        return dtypes.from_numpy_dtype(self.data.dtype)
+        return dtypes.from_numpy_dtype(self.array.dtype)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -94,29 +95,29 @@ class Tensor:
         return self._version[0]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def size(self, dim: int | None = None):
         """The shape, or the length of dimension ``dim``."""
         if dim is None:
-            return self.data.shape
-        return self.data.shape[_wrap_dim("size", dim, self.data.ndim)]
+            return self.array.shape
+        return self.array.shape[_wrap_dim("size", dim, self.array.ndim)]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def element_size(self) -> int:
-        return self.data.dtype.itemsize
+        return self.array.dtype.itemsize
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     __hash__ = object.__hash__  # == is elementwise, so hash by identity as PyTorch does
 
@@ -131,7 +132,7 @@ class Tensor:
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        if requires_grad and not dtypes.from_numpy_dtype(self.data.dtype).is_floating_point:
+        if requires_grad and not dtypes.from_numpy_dtype(self.array.dtype).is_floating_point:
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}; "
                 "convert first with .to(gg.float32)"
@@ -141,9 +142,34 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data (and version counter), outside the graph."""
-        out = Tensor._make(self.data, self.device)
+        out = Tensor._make(self.array, self.device)
         out._version = self._version
         return out
+
+    @property
+    def data(self) -> "Tensor":
+        """This tensor's values as a new tensor outside the graph, sharing memory, as in PyTorch.
+
+        Unlike :meth:`detach`, in-place changes through ``.data`` are hidden from autograd's
+        version check (PyTorch's ``.data`` does the same), which is what manual updates such as
+        ``p.data -= lr * p.grad.data`` rely on. The raw NumPy/CuPy array is ``t.array``.
+
+        Example:
+            >>> w = gg.ones(2, requires_grad=True)
+            >>> w.data.add_(1)          # w is now [2., 2.], no graph recorded
+            >>> w.data = gg.zeros(2)    # replace the values (shape and dtype may change)
+        """
+        return Tensor._make(self.array, self.device)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"Tensor.data: expected a Tensor to assign, got {type(value).__name__}; "
+                "wrap it first with gg.tensor(value, device=...)"
+            )
+        self.array = value.array
+        self.device = value.device
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -187,15 +213,15 @@ class Tensor:
     # ------------------------------------------------------------- conversion
     def item(self):
         """The value of a one-element tensor as a Python number (a device sync on GPU)."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar; "
+                f"a Tensor with {self.array.size} elements cannot be converted to Scalar; "
                 "item() needs exactly one element (index or reduce first)"
             )
-        return to_host(self.data).item()
+        return to_host(self.array).item()
 
     def tolist(self):
-        return to_host(self.data).tolist()
+        return to_host(self.array).tolist()
 
     def numpy(self) -> np.ndarray:
         """The NumPy array behind a CPU tensor (shared memory, no copy)."""
@@ -206,7 +232,7 @@ class Tensor:
                 f"can't convert {self.device} device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first."
             )
-        return self.data
+        return self.array
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -219,14 +245,14 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if dtypes.from_numpy_dtype(self.data.dtype).category != dtypes.INT:
+        if dtypes.from_numpy_dtype(self.array.dtype).category != dtypes.INT:
             raise TypeError(f"only integer tensors of a single element can be converted to an index, got {self.dtype}")
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} values is ambiguous; use .any() or .all()"
+                f"Boolean value of Tensor with {self.array.size} values is ambiguous; use .any() or .all()"
             )
         return bool(self.item())
 
@@ -240,7 +266,7 @@ class Tensor:
         from .ops.elementwise import to_copy
 
         same_device = target_device is None or target_device is self.device
-        same_dtype = target_dtype is None or target_dtype.np == self.data.dtype
+        same_dtype = target_dtype is None or target_dtype.np == self.array.dtype
         if same_device and same_dtype:
             return self
         return to_copy(self, target_device or self.device, target_dtype or self.dtype)
@@ -286,7 +312,7 @@ class Tensor:
         import copy
 
         out = object.__new__(type(self))  # keeps subclasses such as Parameter
-        out._take(Tensor._make(self.data.copy(), self.device, self.requires_grad))
+        out._take(Tensor._make(self.array.copy(), self.device, self.requires_grad))
         out.name = self.name
         out.grad = copy.deepcopy(self.grad, memo)
         memo[id(self)] = out
@@ -294,18 +320,18 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         """Pickle as (host data, device name, requires_grad, grad); the graph is not pickled."""
-        return (_rebuild_tensor, (to_host(self.data), str(self.device), self.requires_grad, self.grad))
+        return (_rebuild_tensor, (to_host(self.array), str(self.device), self.requires_grad, self.grad))
 
     # ------------------------------------------------------------------ repr
     def __repr__(self) -> str:
         body = np.array2string(
-            to_host(self.data), separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, precision=4
+            to_host(self.array), separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, precision=4
         )
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
         dt = self.dtype
-        if dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_) or self.data.size == 0:
+        if dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_) or self.array.size == 0:
             extras.append(f"dtype={dt}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self.grad_fn.name()}>")
@@ -432,7 +458,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     """
     if isinstance(data, Tensor):
         dev = to_device(device) if device is not None else data.device
-        data = data.data
+        data = data.array
     else:
         dev = to_device(device) if device is not None else get_default_device()
     array = _as_array(data, dtype, dev)

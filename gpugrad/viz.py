@@ -127,7 +127,7 @@ def _describe(shape, dtype_name=None, device=None) -> str:
 
 
 def _describe_tensor(t: Tensor) -> str:
-    return _describe(t.data.shape, t.dtype.name, t.device)
+    return _describe(t.array.shape, t.dtype.name, t.device)
 
 
 class _DotWriter:

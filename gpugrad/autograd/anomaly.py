@@ -295,12 +295,12 @@ def _checking_gradients(inner):
 
 def _nonfinite(grad):
     """``"nan"``, ``"inf"`` or None for a gradient tensor (a device sync on GPU; this is debug mode)."""
-    if grad is None or grad.data.dtype.kind not in "fc":
+    if grad is None or grad.array.dtype.kind not in "fc":
         return None
     xp = grad.device.xp
-    if bool(xp.isfinite(grad.data).all()):  # one pass in the common case
+    if bool(xp.isfinite(grad.array).all()):  # one pass in the common case
         return None
-    return "nan" if bool(xp.isnan(grad.data).any()) else "inf"
+    return "nan" if bool(xp.isnan(grad.array).any()) else "inf"
 
 
 def _ordinal(n: int) -> str:

@@ -103,9 +103,9 @@ def _roots(tensors, grads, create_graph):
         if not out.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
-            if out.data.size != 1:
+            if out.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = Tensor._make(out.device.xp.ones_like(out.data), out.device)
+            g = Tensor._make(out.device.xp.ones_like(out.array), out.device)
         elif not isinstance(g, Tensor):
             g = tensor(g, dtype=out.dtype, device=out.device)
         if tuple(g.shape) != tuple(out.shape):
@@ -197,7 +197,7 @@ def _call_backward(node, g, retain_graph):
             shaped.append(None)
         else:
             shape = next_node.shape
-            shaped.append(gi if shape is None or gi.data.shape == shape else sum_to(gi, shape))
+            shaped.append(gi if shape is None or gi.array.shape == shape else sum_to(gi, shape))
     return shaped
 
 
@@ -208,7 +208,7 @@ def _accumulate(leaf, g, create_graph) -> None:
             result = hook(g)
             if result is not None:
                 g = result
-    if g.data.dtype != leaf.data.dtype:
+    if g.array.dtype != leaf.array.dtype:
         g = g.to(leaf.dtype)
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
@@ -218,7 +218,7 @@ def _accumulate(leaf, g, create_graph) -> None:
     elif leaf.grad.requires_grad:
         leaf.grad = leaf.grad.detach() + g
     else:
-        leaf.grad.data += g.data
+        leaf.grad.array += g.array
         leaf.grad._version[0] += 1
 
 
@@ -228,4 +228,4 @@ def _accumulate_nonleaf(t, g) -> None:
 
 
 def _fresh(g):
-    return Tensor._make(g.data.copy(), g.device)
+    return Tensor._make(g.array.copy(), g.device)

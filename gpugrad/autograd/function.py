@@ -102,7 +102,7 @@ class AccumulateGrad(Node):
     @property
     def shape(self):
         leaf = self._variable()
-        return leaf.data.shape if leaf is not None else None
+        return leaf.array.shape if leaf is not None else None
 
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
@@ -184,8 +184,8 @@ class Function(Node):
                 edges.append(_NO_EDGE)
         self.next_functions = tuple(edges)
         self.rank = rank + 1
-        self.shape = out.data.shape  # consumers' gradients are summed back to this shape
-        self.dtype = out.data.dtype  # for drawings and error messages
+        self.shape = out.array.shape  # consumers' gradients are summed back to this shape
+        self.dtype = out.array.dtype  # for drawings and error messages
         if self.saves_inputs:
             keep, saved = self.inputs_to_save(), []
             for i in self.saves_inputs:
@@ -198,7 +198,7 @@ class Function(Node):
                     saved.append((x, None))  # a Python number: nothing can change it
             self._saved = tuple(saved)
         if self.saves_output:
-            self._output_data = out.data
+            self._output_data = out.array
             self._output_version = out._version
             self._output_version_at_save = out._version[0]
         out.grad_fn = self
@@ -250,10 +250,10 @@ def _unpack(function, inputs) -> tuple:
     if len(inputs) == 2:
         a, b = inputs
         if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device is b.device:
-            return a.device, (a.data, b.data), (a.requires_grad, b.requires_grad)
+            return a.device, (a.array, b.array), (a.requires_grad, b.requires_grad)
     elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
         x = inputs[0]
-        return x.device, (x.data,), (x.requires_grad,)
+        return x.device, (x.array,), (x.requires_grad,)
     device, arrays, needs = None, [], []
     for x in inputs:
         if isinstance(x, Tensor):
@@ -261,7 +261,7 @@ def _unpack(function, inputs) -> tuple:
                 if device is not None:
                     check_same_device(function, inputs)  # raises the mixed-device error
                 device = x.device
-            arrays.append(x.data)
+            arrays.append(x.array)
             needs.append(x.requires_grad)
         else:
             arrays.append(x)

@@ -29,7 +29,7 @@ def _is_tensor(x) -> bool:
 def _differentiable_inputs(inputs) -> list:
     found = [x for x in inputs if _is_tensor(x) and x.requires_grad]
     for x in found:
-        if x.data.dtype != np.float64:
+        if x.array.dtype != np.float64:
             raise GradcheckError(
                 f"gradcheck: inputs that require grad should be float64 for a meaningful check, got {x.dtype}; "
                 "create them with dtype=gg.float64"
@@ -51,14 +51,14 @@ def _analytic(outputs, wrt) -> list:
 
     jacobians = []
     for out in outputs:
-        columns = np.zeros((sum(x.data.size for x in wrt), out.data.size))
+        columns = np.zeros((sum(x.array.size for x in wrt), out.array.size))
         if out.requires_grad:
-            for j in range(out.data.size):
-                seed = out.device.xp.zeros(out.data.shape, dtype=out.data.dtype)
+            for j in range(out.array.size):
+                seed = out.device.xp.zeros(out.array.shape, dtype=out.array.dtype)
                 seed.reshape(-1)[j] = 1
                 grads = grad(out, wrt, grad_outputs=Tensor._make(seed, out.device), retain_graph=True, allow_unused=True)
                 columns[:, j] = np.concatenate(
-                    [_host(g.data).ravel() if g is not None else np.zeros(x.data.size) for g, x in zip(grads, wrt)]
+                    [_host(g.array).ravel() if g is not None else np.zeros(x.array.size) for g, x in zip(grads, wrt)]
                 )
         jacobians.append(columns)
     return jacobians
@@ -69,17 +69,17 @@ def _numerical(fn, inputs, wrt, eps: float) -> list:
 
     ``fn`` runs with grad mode as the caller has it: gradgradcheck's ``fn`` itself calls ``grad``.
     """
-    sizes = [o.data.size for o in _as_tuple(fn(*inputs))]
-    jacobians = [np.zeros((sum(x.data.size for x in wrt), n)) for n in sizes]
+    sizes = [o.array.size for o in _as_tuple(fn(*inputs))]
+    jacobians = [np.zeros((sum(x.array.size for x in wrt), n)) for n in sizes]
     row = 0
     for x in wrt:
-        flat = x.data.reshape(-1)  # a view: writes reach the tensor
-        for k in range(x.data.size):
+        flat = x.array.reshape(-1)  # a view: writes reach the tensor
+        for k in range(x.array.size):
             original = flat[k].item()
             flat[k] = original + eps
-            plus = [_host(o.data).ravel() for o in _as_tuple(fn(*inputs))]
+            plus = [_host(o.array).ravel() for o in _as_tuple(fn(*inputs))]
             flat[k] = original - eps
-            minus = [_host(o.data).ravel() for o in _as_tuple(fn(*inputs))]
+            minus = [_host(o.array).ravel() for o in _as_tuple(fn(*inputs))]
             flat[k] = original
             for jac, p, m in zip(jacobians, plus, minus):
                 jac[row, :] = (p - m) / (2 * eps)
@@ -101,7 +101,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     """
     inputs = _as_tuple(inputs)
     wrt = _differentiable_inputs(inputs)
-    if any(not x.data.flags.c_contiguous for x in wrt):
+    if any(not x.array.flags.c_contiguous for x in wrt):
         raise GradcheckError("gradcheck: inputs must be contiguous (call .contiguous() on a detached copy)")
     outputs = [o for o in _as_tuple(fn(*inputs))]
     analytic = _analytic(outputs, wrt)
@@ -118,10 +118,10 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 def _report(out_index: int, analytic, numerical, error, wrt) -> str:
     row, col = np.unravel_index(np.nanargmax(np.where(np.isfinite(analytic), error, np.inf)), error.shape)
     input_index, offset = 0, row
-    while offset >= wrt[input_index].data.size:
-        offset -= wrt[input_index].data.size
+    while offset >= wrt[input_index].array.size:
+        offset -= wrt[input_index].array.size
         input_index += 1
-    position = np.unravel_index(offset, wrt[input_index].data.shape)
+    position = np.unravel_index(offset, wrt[input_index].array.shape)
     return (
         f"Jacobian mismatch for output {out_index} with respect to input {input_index}: worst element "
         f"d out[{col}] / d input[{tuple(int(p) for p in position)}]: analytic {analytic[row, col]!r}, "

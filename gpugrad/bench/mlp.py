@@ -147,8 +147,8 @@ def _nn_layers(device, sizes) -> list:
     layers = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layer = gg.nn.Linear(fan_in, fan_out).to(device)
-        layer.weight.data[...] = layer.weight.device.put(arrays[2 * i])
-        layer.bias.data[...] = layer.bias.device.put(arrays[2 * i + 1])
+        layer.weight.array[...] = layer.weight.device.put(arrays[2 * i])
+        layer.bias.array[...] = layer.bias.device.put(arrays[2 * i + 1])
         layers.append(layer)
     return layers
 

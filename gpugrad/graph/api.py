@@ -43,7 +43,7 @@ class Executable:
         self.used_inputs |= {n for n in prog.outputs if n.kind == "input"}
         self.refolds = 0
         self._captured = [n.tensor for n in self.executor.externals]
-        self._read = _slots()[0].__get__  # the raw .data slot: this runs on every replay
+        self._read = _slots()[0].__get__  # the raw .array slot: this runs on every replay
 
     def externals(self) -> list:
         read = self._read
@@ -345,7 +345,7 @@ def cond(pred, true_fn, false_fn):
     if not isinstance(pred, Tensor) or not isinstance(raw_data(pred), TracedArray):
         return true_fn() if bool(pred) else false_fn()
     tracer = raw_data(pred).node.tracer
-    if pred.data.size != 1:
+    if pred.array.size != 1:
         raise ValueError(f"cond(): pred must have exactly one element, got shape {tuple(pred.shape)}")
     branches, outputs, scopes = [], [], []
     for fn in (true_fn, false_fn):
@@ -356,9 +356,9 @@ def cond(pred, true_fn, false_fn):
     single = isinstance(outputs[0], Tensor)
     flat = [[o] if isinstance(o, Tensor) else list(o) for o in outputs]
     _check_branches(flat)
-    pred_proxy = pred.data
+    pred_proxy = pred.array
     take = bool(np.asarray(pred_proxy.node.value))
-    out_nodes = [[t.data.node for t in ts] for ts in flat]  # .data lifts outer concrete tensors
+    out_nodes = [[t.array.node for t in ts] for ts in flat]  # .array lifts outer concrete tensors
     node = Node("cond", "cond", args=(pred_proxy.node,), value=tuple(n.value for n in out_nodes[0 if take else 1]))
     node.branches = ((branches[0], out_nodes[0]), (branches[1], out_nodes[1]))
     tracer._add(node)
@@ -414,7 +414,7 @@ def _trace_branch(tracer, fn):
         if not flat or not all(isinstance(t, Tensor) for t in flat):
             raise TraceError(f"cond(): a branch must return a Tensor or a tuple of Tensors, got {type(result).__name__}")
         for t in flat:
-            if not isinstance(t.data, TracedArray):  # lifts captured tensors into the graph
+            if not isinstance(t.array, TracedArray):  # lifts captured tensors into the graph
                 raise TraceError("cond(): internal error lifting a branch output")
         nodes = tracer.nodes
     finally:
@@ -456,7 +456,7 @@ def _zeros(node, like):
     from ..tensor import Tensor
 
     xp = like.device.xp
-    return Tensor._make(xp.zeros(node.shape, dtype=like.data.dtype), like.device)
+    return Tensor._make(xp.zeros(node.shape, dtype=like.array.dtype), like.device)
 
 
 def _attach_cond_grad(t, pred, outs, scopes) -> None:

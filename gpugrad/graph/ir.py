@@ -38,7 +38,7 @@ class Node:
         self.root = self  # the node owning the memory this value lives in (views point to their base)
         self.target = None  # for mutations: the node written into
         self.ufunc = None  # the NumPy ufunc for elementwise calls (what fusion looks at)
-        self.tensor = None  # for externals: the tensor whose .data is read at run time
+        self.tensor = None  # for externals: the tensor whose .array is read at run time
         self.index = None  # for inputs: the position among the inputs
         self.name = None
         self.branches = None  # for cond: ((nodes, outputs), (nodes, outputs))

@@ -13,7 +13,7 @@ tracer to start, restored when the last one ends, even if the traced code
 raises); each hook acts for the calling thread's own tracer, and in a thread
 that is not tracing behaves exactly like what it replaces:
 
-* ``Tensor.data`` and ``Tensor.grad`` become properties: reading the data of a
+* ``Tensor.array`` and ``Tensor.grad`` become properties: reading the data of a
   tensor that holds a real array lifts it into the program (an input, a
   captured external read live at run time, or a constant), writes are logged
   so tensors left holding proxies can be bound to results, and reads of
@@ -40,7 +40,7 @@ from .ir import Node, remap, walk
 
 class _ThreadTracers(threading.local):
     # this thread's active tracers, innermost last (a cond branch does not push one); a class-level
-    # default rather than one set in __init__, as it reads faster (every .data read checks it while tracing)
+    # default rather than one set in __init__, as it reads faster (every .array read checks it while tracing)
     stack = ()
 
 
@@ -416,8 +416,8 @@ _hooks_saved = []  # (owner, attribute, original) while installed
 
 
 def _properties(data_slot, grad_slot) -> tuple:
-    """``Tensor.data`` and ``Tensor.grad`` as properties that report to the calling thread's tracer."""
-    # locals rather than globals: the getter is the cost every .data read pays while any thread traces
+    """``Tensor.array`` and ``Tensor.grad`` as properties that report to the calling thread's tracer."""
+    # locals rather than globals: the getter is the cost every .array read pays while any thread traces
     read_data, write_data = data_slot.__get__, data_slot.__set__
     read_grad, write_grad = grad_slot.__get__, grad_slot.__set__
     threads, array_types = _current, _ARRAY_TYPES + _device_array_types()
@@ -485,10 +485,10 @@ def _install_hooks() -> None:
     # every CUDA device made now, so one first used inside the trace has its stand-in too
     cuda = [_cuda(i) for i in range(cupy_import.device_count())] if cupy_import.available() else []
     devices = [cpu(), *cuda]
-    _hooks_saved[:] = [(Tensor, "data", data_slot), (Tensor, "grad", grad_slot)]
+    _hooks_saved[:] = [(Tensor, "array", data_slot), (Tensor, "grad", grad_slot)]
     _hooks_saved.extend((d, "xp", d.xp) for d in devices)
     try:
-        Tensor.data, Tensor.grad = _properties(data_slot, grad_slot)
+        Tensor.array, Tensor.grad = _properties(data_slot, grad_slot)
         for d in devices:
             d.xp = RecordingModule(d.xp)
     except BaseException:
@@ -513,12 +513,12 @@ def _slots():
     if _DATA_SLOT is None:
         from ..tensor import Tensor
 
-        _DATA_SLOT, _GRAD_SLOT = Tensor.__dict__["data"], Tensor.__dict__["grad"]
+        _DATA_SLOT, _GRAD_SLOT = Tensor.__dict__["array"], Tensor.__dict__["grad"]
     return _DATA_SLOT, _GRAD_SLOT
 
 
 def raw_data(t):
-    """A tensor's ``.data`` slot, never lifted (safe inside and outside traces)."""
+    """A tensor's ``.array`` slot, never lifted (safe inside and outside traces)."""
     return _slots()[0].__get__(t)
 
 
@@ -542,7 +542,7 @@ class Tracer:
         self.externals = {}  # id(tensor) -> (tensor, node, proxy, version when lifted)
         self.consts = {}  # id(array) -> (array, node)
         self.local = {}  # id -> weakref of tensors created while tracing (Tensor == is elementwise: no sets)
-        self.holders = {}  # id(tensor) -> weakref of tensors whose .data was set to a proxy
+        self.holders = {}  # id(tensor) -> weakref of tensors whose .array was set to a proxy
         self.initial = {}  # id(tensor) -> (tensor, data before, grad before) for rollback
         self.grad_reads = {}  # id(owner) -> (owner, first .grad seen)
         self.grad_writes = {}  # id(owner) -> owner
@@ -707,7 +707,7 @@ class Tracer:
         if not isinstance(target, TracedArray):
             raise TraceError(
                 f"{op}: writing a traced value into a plain array (shape {getattr(target, 'shape', '?')}) "
-                "cannot be recorded; write into a tensor's .data instead"
+                "cannot be recorded; write into a tensor's .array instead"
             )
         tnode = target.node
         if self.branch_scope is not None and tnode.root not in self.branch_scope:
@@ -755,7 +755,7 @@ class Tracer:
                 n.root = n
 
     def alive_holders(self) -> list:
-        """Tensors still alive whose ``.data`` is a proxy: ``(tensor, node)`` pairs."""
+        """Tensors still alive whose ``.array`` is a proxy: ``(tensor, node)`` pairs."""
         found = []
         for ref in self.holders.values():
             t = ref()

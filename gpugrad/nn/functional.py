@@ -145,8 +145,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         )
     num = weight.shape[0]
     xp = input.device.xp
-    if input.numel() and bool(xp.any((input.data < 0) | (input.data >= num))):
-        bad = input.data[(input.data < 0) | (input.data >= num)].ravel()[0].item()
+    if input.numel() and bool(xp.any((input.array < 0) | (input.array >= num))):
+        bad = input.array[(input.array < 0) | (input.array >= num)].ravel()[0].item()
         raise IndexError(
             f"embedding(): index {bad} is out of range for a weight of {num} rows (shape {tuple(weight.shape)}); "
             f"indices must be in [0, {num})"
@@ -156,7 +156,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         return rows
     if padding_idx < 0:
         padding_idx += num
-    is_padding = Tensor._make(xp.expand_dims(input.data == padding_idx, -1), input.device)
+    is_padding = Tensor._make(xp.expand_dims(input.array == padding_idx, -1), input.device)
     return where(is_padding, rows.detach(), rows)  # same values; padding positions cut from the graph
 
 
@@ -167,7 +167,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """
     if tensor.dtype.category != dtypes.INT:
         raise RuntimeError(f"one_hot is only applicable to index tensor (an integer dtype), got {tensor.dtype}")
-    data = tensor.data
+    data = tensor.array
     if num_classes == -1:
         num_classes = int(data.max()) + 1 if data.size else 0
     if data.size and (int(data.min()) < 0 or int(data.max()) >= num_classes):
@@ -175,5 +175,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             f"one_hot(): class values must be in [0, {num_classes}), got values in "
             f"[{int(data.min())}, {int(data.max())}]"
         )
-    classes = arange(num_classes, device=tensor.device).data
+    classes = arange(num_classes, device=tensor.device).array
     return Tensor._make((data[..., None] == classes).astype(dtypes.int64.np), tensor.device)

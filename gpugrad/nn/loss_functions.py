@@ -130,7 +130,7 @@ def binary_cross_entropy(
     _check_reduction(name, reduction)
     _check_same_shape(name, input, target)
     xp = input.device.xp
-    if input.numel() and bool(xp.any((input.data < 0) | (input.data > 1))):
+    if input.numel() and bool(xp.any((input.array < 0) | (input.array > 1))):
         raise RuntimeError(
             f"{name}(): all elements of input should be between 0 and 1 (they are probabilities); "
             "apply sigmoid first, or use binary_cross_entropy_with_logits on the raw scores"
@@ -242,7 +242,7 @@ def _pick_target_log_probs(loss: str, log_probs: Tensor, target: Tensor, weight:
             f"dim {0 if log_probs.ndim == 1 else 1}), got {tuple(target.shape)}"
         )
     xp = log_probs.device.xp
-    flat_target = target.data.reshape(-1)
+    flat_target = target.array.reshape(-1)
     valid = flat_target != ignore_index
     out_of_range = valid & ((flat_target < 0) | (flat_target >= classes))
     if bool(xp.any(out_of_range)):
@@ -252,11 +252,11 @@ def _pick_target_log_probs(loss: str, log_probs: Tensor, target: Tensor, weight:
             f"class indices must be in [0, {classes}) or equal ignore_index={ignore_index}"
         )
     safe_target = xp.where(valid, flat_target, 0)
-    dtype = log_probs.data.dtype
+    dtype = log_probs.array.dtype
     if weight is None:
         weights = valid.astype(dtype)
     else:
-        weights = weight.data.astype(dtype)[safe_target] * valid
+        weights = weight.array.astype(dtype)[safe_target] * valid
     rows = _class_rows(log_probs)
     picked = rows[xp.arange(rows.shape[0]), safe_target]
     weights = _const(log_probs, weights)

@@ -440,6 +440,6 @@ def _become(tensor: Tensor, new: Tensor) -> None:
     """
     if new is tensor:
         return
-    tensor.data = new.data
+    tensor.array = new.array
     tensor.device = new.device
     tensor._version[0] += 1

@@ -52,7 +52,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         else:
             per_grad = [_sum(g.abs() ** norm_type) for g in grads]
             total = _sum(stack([n.to(device) for n in per_grad])) ** (1.0 / norm_type)
-        if error_if_nonfinite and not bool(device.xp.isfinite(total.data)):
+        if error_if_nonfinite and not bool(device.xp.isfinite(total.array)):
             raise RuntimeError(
                 f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
                 "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "

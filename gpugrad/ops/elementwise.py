@@ -45,11 +45,11 @@ def promote(op: str, a, b, floating: bool = False):
     a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
     # the common cases first (this runs on every binary op): nothing to cast
     if a_t and b_t:
-        if a.data.dtype == b.data.dtype and (not floating or a.data.dtype.kind == "f"):
+        if a.array.dtype == b.array.dtype and (not floating or a.array.dtype.kind == "f"):
             return a, b
-    elif a_t and type(b) in _PLAIN_NUMBERS and a.data.dtype.kind == "f":
+    elif a_t and type(b) in _PLAIN_NUMBERS and a.array.dtype.kind == "f":
         return a, b
-    elif b_t and type(a) in _PLAIN_NUMBERS and b.data.dtype.kind == "f":
+    elif b_t and type(a) in _PLAIN_NUMBERS and b.array.dtype.kind == "f":
         return a, b
     _check_operand(op, a)
     _check_operand(op, b)
@@ -57,9 +57,9 @@ def promote(op: str, a, b, floating: bool = False):
     target = dtypes.result_type(a, b)
     if floating and target.category != dtypes.FLOAT:
         target = dtypes.get_default_dtype()
-    if a_t and a.data.dtype != target.np:
+    if a_t and a.array.dtype != target.np:
         a = a.to(target)
-    if b_t and b.data.dtype != target.np:
+    if b_t and b.array.dtype != target.np:
         b = b.to(target)
     if not a_t:
         a = _scalar(a, target)
@@ -103,7 +103,7 @@ def _scalar(value, target: dtypes.dtype):
 
 def as_float(x: Tensor) -> Tensor:
     """``x`` itself if floating, else cast to the default float (what PyTorch does for sin(int_tensor))."""
-    if x.data.dtype.kind == "f":
+    if x.array.dtype.kind == "f":
         return x
     return x.to(dtypes.get_default_dtype())
 
@@ -283,12 +283,12 @@ class RPow(Function):
 
 def _where_positive(a: Tensor) -> Tensor:
     """``a`` with non-positive entries replaced by 1, so log() of a base that was 0 contributes 0, not NaN."""
-    return where(_const(a, a.data > 0), a, 1.0)
+    return where(_const(a, a.array > 0), a, 1.0)
 
 
 def _add_operator(a, b) -> Tensor:
     """``a + b``: the same-dtype case skips promotion (operators are the hottest path)."""
-    if isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
         try:
             return Add()(a, b)
         except ValueError:
@@ -299,7 +299,7 @@ def _add_operator(a, b) -> Tensor:
 
 def _mul_operator(a, b) -> Tensor:
     """``a * b``, with the same shortcut as ``_add_operator``."""
-    if isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
         try:
             return Mul()(a, b)
         except ValueError:
@@ -376,7 +376,7 @@ def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
         _check_operand("pow", exponent)
         exponent = _as_number(exponent)  # a NumPy float64 scalar would upcast float32 data
-        if x.data.dtype.kind != "f" and isinstance(exponent, float):
+        if x.array.dtype.kind != "f" and isinstance(exponent, float):
             x = as_float(x)
         return Pow(exponent)(x)
     if not isinstance(x, Tensor):
@@ -396,7 +396,7 @@ class Abs(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        return gy * _const(x, self.xp.sign(x.data))
+        return gy * _const(x, self.xp.sign(x.array))
 
 
 class Exp(Function):
@@ -542,7 +542,7 @@ class Relu(Function):
 
     def backward(self, gy):
         y = self.saved_output
-        return gy * _const(y, (y.data > 0).astype(y.data.dtype))
+        return gy * _const(y, (y.array > 0).astype(y.array.dtype))
 
 
 class LeakyRelu(Function):
@@ -557,7 +557,7 @@ class LeakyRelu(Function):
     def backward(self, gy):
         (x,) = self.saved_tensors
         xp = self.xp
-        return gy * _const(x, xp.where(x.data > 0, 1.0, self.slope).astype(x.data.dtype))
+        return gy * _const(x, xp.where(x.array > 0, 1.0, self.slope).astype(x.array.dtype))
 
 
 class Gelu(Function):
@@ -709,12 +709,12 @@ class Softplus(Function):
     def backward(self, gy):
         (x,) = self.saved_tensors
         # float16 in float32, as in forward: float16's own sigmoid is off by up to 4e-4, all of a slope like 1e-4
-        if x.data.dtype == np.float16:
-            linear = _const(x, x.data.astype(np.float32) * self.beta > self.threshold)
+        if x.array.dtype == np.float16:
+            linear = _const(x, x.array.astype(np.float32) * self.beta > self.threshold)
             slope = gy.to(dtypes.float32) * sigmoid(x.to(dtypes.float32) * self.beta)
             with np.errstate(under="ignore"):  # tiny slopes round to float16 subnormals or 0, rightly
                 return where(linear, gy, slope.to(dtypes.float16))
-        linear = _const(x, x.data * self.beta > self.threshold)
+        linear = _const(x, x.array * self.beta > self.threshold)
         return where(linear, gy, gy * sigmoid(x * self.beta))
 
 
@@ -729,12 +729,12 @@ class Clamp(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        inside = self.xp.ones(x.data.shape, dtype=bool)
+        inside = self.xp.ones(x.array.shape, dtype=bool)
         if self.low is not None:
-            inside &= x.data >= self.low
+            inside &= x.array >= self.low
         if self.high is not None:
-            inside &= x.data <= self.high
-        return gy * _const(x, inside.astype(x.data.dtype))
+            inside &= x.array <= self.high
+        return gy * _const(x, inside.astype(x.array.dtype))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -812,9 +812,9 @@ class Minimum(Function):
 
 def _split_by_weight(gy, a, b, wins):
     """Gradient to the winning side; ties split evenly, as PyTorch does for maximum/minimum."""
-    a_data = a.data if isinstance(a, Tensor) else a
-    b_data = b.data if isinstance(b, Tensor) else b
-    dtype = gy.data.dtype
+    a_data = a.array if isinstance(a, Tensor) else a
+    b_data = b.array if isinstance(b, Tensor) else b
+    dtype = gy.array.dtype
     weight = wins(a_data, b_data).astype(dtype) + (a_data == b_data).astype(dtype) * 0.5
     w = _const(gy, weight)
     return gy * w, gy * (1.0 - w)
@@ -843,7 +843,7 @@ class Where(Function):
 
 def where(condition: Tensor, a, b) -> Tensor:
     """Elementwise ``a`` where ``condition`` is true, else ``b``; gradients flow to the chosen side."""
-    if not isinstance(condition, Tensor) or condition.data.dtype.kind != "b":
+    if not isinstance(condition, Tensor) or condition.array.dtype.kind != "b":
         raise TypeError("where(): condition must be a bool Tensor (e.g. x > 0)")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: PyTorch's dtype, not NumPy's
         _check_operand("where", a)
@@ -859,8 +859,8 @@ def _compare(name: str, ufunc_name: str):
         first = a if isinstance(a, Tensor) else b
         device = check_same_device(op, (a, b))
         xp = device.xp
-        a_data = a.data if isinstance(a, Tensor) else a
-        b_data = b.data if isinstance(b, Tensor) else b
+        a_data = a.array if isinstance(a, Tensor) else a
+        b_data = b.array if isinstance(b, Tensor) else b
         try:
             return Tensor._make(getattr(xp, ufunc_name)(a_data, b_data), first.device)
         except ValueError:
@@ -881,21 +881,21 @@ ge = _compare("ge", "greater_equal")
 
 
 def logical_not(x: Tensor) -> Tensor:
-    return Tensor._make(x.device.xp.logical_not(x.data), x.device)
+    return Tensor._make(x.device.xp.logical_not(x.array), x.device)
 
 
 def isnan(x: Tensor) -> Tensor:
-    return Tensor._make(x.device.xp.isnan(x.data), x.device)
+    return Tensor._make(x.device.xp.isnan(x.array), x.device)
 
 
 def isfinite(x: Tensor) -> Tensor:
-    return Tensor._make(x.device.xp.isfinite(x.data), x.device)
+    return Tensor._make(x.device.xp.isfinite(x.array), x.device)
 
 
 def sign(x: Tensor) -> Tensor:
-    return Tensor._make(x.device.xp.sign(x.data), x.device)
+    return Tensor._make(x.device.xp.sign(x.array), x.device)
 
 
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     check_same_device(allclose, (a, b))
-    return bool(a.device.xp.allclose(a.data, b.data, rtol=rtol, atol=atol))
+    return bool(a.device.xp.allclose(a.array, b.array, rtol=rtol, atol=atol))

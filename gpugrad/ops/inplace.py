@@ -33,7 +33,7 @@ def _old_value(t: Tensor) -> Tensor:
     factor); ``t``'s memory is overwritten right after, so the saved value must
     live elsewhere, with its own version counter that nothing else bumps.
     """
-    old = Tensor._make(t.data.copy(), t.device, t.requires_grad)
+    old = Tensor._make(t.array.copy(), t.device, t.requires_grad)
     old.grad_fn = t.grad_fn
     return old
 
@@ -56,7 +56,7 @@ def _check_broadcast(op: str, t: Tensor, other) -> None:
 
 
 def _check_cast(op: str, t: Tensor, other) -> None:
-    if other is None or t.data.dtype.kind == "f":
+    if other is None or t.array.dtype.kind == "f":
         return  # float is the highest category: a float tensor takes any tensor or number in place
     target = dtypes.result_type(t, other)
     if target.category > t.dtype.category:
@@ -72,9 +72,9 @@ def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True)
         raise TypeError(f"{op}(): expected a Tensor, got {type(t).__name__}")
     if check_cast:
         _check_cast(op, t, other)
-    if not isinstance(t.data, t.device.xp.ndarray):
+    if not isinstance(t.array, t.device.xp.ndarray):
         # ufuncs hand back scalars for 0-d inputs, and a NumPy scalar cannot be written into
-        t.data = t.device.xp.asarray(t.data)
+        t.array = t.device.xp.asarray(t.array)
     other_requires = isinstance(other, Tensor) and other.requires_grad
     if _state.enabled and (t.requires_grad or other_requires):
         if t.requires_grad and t.grad_fn is None:
@@ -89,9 +89,9 @@ def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True)
                 "be wrong. Write through the base instead (base[index] = new_values) or use out-of-place ops."
             )
         result = compute(_old_value(t))
-        if result.data.dtype != t.data.dtype:
+        if result.array.dtype != t.array.dtype:
             result = result.to(t.dtype)
-        t.data[...] = result.data
+        t.array[...] = result.array
         t.grad_fn, t.requires_grad = result.grad_fn, result.requires_grad
     else:
         if isinstance(other, Tensor) and other.device is not t.device:
@@ -99,13 +99,13 @@ def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True)
                 f"{op}(): expected both tensors on the same device, got {t.device} and {other.device}; "
                 f"move one with .to('{t.device}')"
             )
-        write(t.data)
+        write(t.array)
     t._version[0] += 1
     return t
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def add_(t: Tensor, other, alpha=1) -> Tensor:
@@ -138,7 +138,7 @@ def div_(t: Tensor, other) -> Tensor:
     def write(a):
         a /= _raw(other)
 
-    if t.data.dtype.kind != "f":
+    if t.array.dtype.kind != "f":
         raise RuntimeError(f"div_(): result type Float can't be cast to the desired output type {t.dtype}")
     _check_broadcast("div_", t, other)
     return _inplace("div_", t, other, lambda old: ew.div(old, other), write)
@@ -192,7 +192,7 @@ def copy_(t: Tensor, src: Tensor) -> Tensor:
     src_here = src.to(t.device)
 
     def write(a):
-        a[...] = src_here.data
+        a[...] = src_here.array
 
     def compute(old):
         return Overwrite("CopyBackwards")(old, src_here.to(t.dtype))

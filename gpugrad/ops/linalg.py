@@ -52,21 +52,21 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     """
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul(): both operands must be Tensors, got {type(a).__name__} and {type(b).__name__}")
-    if a.data.ndim == 0 or b.data.ndim == 0:
+    if a.array.ndim == 0 or b.array.ndim == 0:
         raise RuntimeError(
             f"matmul(): both arguments need at least 1 dimension, got shapes {tuple(a.shape)} and {tuple(b.shape)}"
         )
-    k_a = a.data.shape[-1]
-    k_b = b.data.shape[-2] if b.data.ndim > 1 else b.data.shape[0]
+    k_a = a.array.shape[-1]
+    k_b = b.array.shape[-2] if b.array.ndim > 1 else b.array.shape[0]
     if k_a != k_b:
         raise RuntimeError(
             f"matmul(): mat1 and mat2 shapes cannot be multiplied ({_describe(a)} and {_describe(b)}): "
             f"the last dimension of the first ({k_a}) must equal the "
-            f"{'second-to-last' if b.data.ndim > 1 else 'only'} dimension of the second ({k_b})"
+            f"{'second-to-last' if b.array.ndim > 1 else 'only'} dimension of the second ({k_b})"
         )
     try:
-        if a.data.ndim > 2 and b.data.ndim > 2:  # only batch dims can clash (and the check costs ~5 us)
-            np.broadcast_shapes(a.data.shape[:-2], b.data.shape[:-2])
+        if a.array.ndim > 2 and b.array.ndim > 2:  # only batch dims can clash (and the check costs ~5 us)
+            np.broadcast_shapes(a.array.shape[:-2], b.array.shape[:-2])
     except ValueError:
         raise RuntimeError(
             f"matmul(): the batch dimensions {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])} of shapes "
@@ -81,8 +81,8 @@ def _describe(x: Tensor) -> str:
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
-    if a.data.ndim != 1 or b.data.ndim != 1:
-        raise RuntimeError(f"dot(): 1D tensors expected, but got {a.data.ndim}D and {b.data.ndim}D tensors")
+    if a.array.ndim != 1 or b.array.ndim != 1:
+        raise RuntimeError(f"dot(): 1D tensors expected, but got {a.array.ndim}D and {b.array.ndim}D tensors")
     return matmul(a, b)
 
 

@@ -19,16 +19,16 @@ def _dims(op: str, x: Tensor, dim) -> tuple | None:
     if dim is None:
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    axes = tuple(sorted({_wrap_dim(op, d, x.data.ndim) for d in dims}))
+    axes = tuple(sorted({_wrap_dim(op, d, x.array.ndim) for d in dims}))
     # an empty dim list reduces everything, as in PyTorch; a 0-d tensor's dim 0/-1 is the whole tensor
-    return None if not axes or x.data.ndim == 0 else axes
+    return None if not axes or x.array.ndim == 0 else axes
 
 
 def _grad_to_input(gy: Tensor, in_shape: tuple, axes, keepdim: bool) -> Tensor:
     """Broadcast a reduced gradient back over the reduced axes."""
     if axes is None:
         axes = tuple(range(len(in_shape)))
-    if not keepdim and gy.data.ndim:  # a 0-d gradient broadcasts as it is
+    if not keepdim and gy.array.ndim:  # a 0-d gradient broadcasts as it is
         kept = tuple(1 if i in axes else s for i, s in enumerate(in_shape))
         gy = reshape(gy, *kept)
     return expand(gy, *in_shape)
@@ -79,13 +79,13 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # no
     """Sum over all elements or over ``dim`` (an int or a tuple); bool/int sums are int64 as in PyTorch."""
     if dtype is not None:
         x = x.to(dtype)
-    elif x.data.dtype.kind in "biu":
+    elif x.array.dtype.kind in "biu":
         x = x.to(dtypes.int64)
     return Sum(_dims("sum", x, dim), keepdim)(x)
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    if x.data.dtype.kind != "f":
+    if x.array.dtype.kind != "f":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
             f"complex dtype. Got: {x.dtype}; cast first with .float()"
@@ -100,7 +100,7 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=No
     axes = _dims("var", x, dim)
     x = as_float(x)
     centered = x - mean(x, dim=axes, keepdim=True)
-    n = _count(x.data.shape, axes)
+    n = _count(x.array.shape, axes)
     return sum(centered * centered, dim=axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
@@ -126,12 +126,12 @@ class Extreme(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        y = self.saved_output.data
+        y = self.saved_output.array
         if not self.keepdim and self.axes is not None:
-            y = y.reshape([1 if i in self.axes else s for i, s in enumerate(x.data.shape)])
-        hits = (x.data == y).astype(x.data.dtype)
+            y = y.reshape([1 if i in self.axes else s for i, s in enumerate(x.array.shape)])
+        hits = (x.array == y).astype(x.array.dtype)
         hits /= hits.sum(axis=self.axes, keepdims=True)
-        return _grad_to_input(gy, x.data.shape, self.axes, self.keepdim) * _const(x, hits)
+        return _grad_to_input(gy, x.array.shape, self.axes, self.keepdim) * _const(x, hits)
 
 
 class ExtremeAlongDim(Function):
@@ -154,7 +154,7 @@ class ExtremeAlongDim(Function):
         xp = self.xp
         positions = [1] * len(self.in_shape)
         positions[self.axis] = self.in_shape[self.axis]
-        chosen = (xp.arange(self.in_shape[self.axis]).reshape(positions) == self.indices).astype(gy.data.dtype)
+        chosen = (xp.arange(self.in_shape[self.axis]).reshape(positions) == self.indices).astype(gy.array.dtype)
         return _grad_to_input(gy, self.in_shape, (self.axis,), self.keepdim) * _const(gy, chosen)
 
 
@@ -165,10 +165,10 @@ def _extreme(kind: str, x: Tensor, dim, keepdim: bool):
         from .elementwise import maximum, minimum
 
         return (maximum if kind == "max" else minimum)(x, dim)
-    axis = _wrap_dim(kind, dim, x.data.ndim)
-    if x.data.ndim == 0:  # a 0-d tensor is its own max along dim 0, at index 0
+    axis = _wrap_dim(kind, dim, x.array.ndim)
+    if x.array.ndim == 0:  # a 0-d tensor is its own max along dim 0, at index 0
         return _extreme(kind, reshape(x, 1), 0, False)
-    if x.data.shape[axis] == 0:
+    if x.array.shape[axis] == 0:
         raise IndexError(f"{kind}(): Expected reduction dim {axis} to have non-zero size")
     f = ExtremeAlongDim(kind, axis, keepdim)
     values = f(x)
@@ -197,15 +197,15 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def _arg(kind: str, x: Tensor, dim, keepdim: bool) -> Tensor:
     xp = x.device.xp
     fn = xp.argmax if kind == "max" else xp.argmin
-    if dim is not None and x.data.ndim == 0:
+    if dim is not None and x.array.ndim == 0:
         _wrap_dim(f"arg{kind}", dim, 0)  # only validates: 0 and -1 name the whole 0-d tensor
         dim = None
     if dim is None:
-        out = fn(x.data)
+        out = fn(x.array)
         if keepdim:
-            out = out.reshape((1,) * x.data.ndim)
+            out = out.reshape((1,) * x.array.ndim)
     else:
-        out = fn(x.data, axis=_wrap_dim(f"arg{kind}", dim, x.data.ndim), keepdims=keepdim)
+        out = fn(x.array, axis=_wrap_dim(f"arg{kind}", dim, x.array.ndim), keepdims=keepdim)
     return Tensor._make(xp.asarray(out, dtype=xp.int64), x.device)
 
 
@@ -224,7 +224,7 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     x = as_float(x)
     shift = amax(x.detach(), dim=axes, keepdim=True)
     xp = x.device.xp
-    shift = Tensor._make(xp.where(xp.isfinite(shift.data), shift.data, 0), x.device)  # all -inf rows stay -inf
+    shift = Tensor._make(xp.where(xp.isfinite(shift.array), shift.array, 0), x.device)  # all -inf rows stay -inf
     out = log(sum(exp(x - shift), dim=axes, keepdim=True)) + shift
     if keepdim:
         return out
@@ -267,23 +267,23 @@ class LogSoftmax(Function):
 def softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``, stable for large inputs."""
     x = x.to(dtype) if dtype is not None else as_float(x)
-    return Softmax(_wrap_dim("softmax", dim, x.data.ndim))(x)
+    return Softmax(_wrap_dim("softmax", dim, x.array.ndim))(x)
 
 
 def log_softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed without forming the softmax."""
     x = x.to(dtype) if dtype is not None else as_float(x)
-    return LogSoftmax(_wrap_dim("log_softmax", dim, x.data.ndim))(x)
+    return LogSoftmax(_wrap_dim("log_softmax", dim, x.array.ndim))(x)
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _dims("all", x, dim)
-    return Tensor._make(x.device.xp.all(x.data, axis=axes, keepdims=keepdim), x.device)
+    return Tensor._make(x.device.xp.all(x.array, axis=axes, keepdims=keepdim), x.device)
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _dims("any", x, dim)
-    return Tensor._make(x.device.xp.any(x.data, axis=axes, keepdims=keepdim), x.device)
+    return Tensor._make(x.device.xp.any(x.array, axis=axes, keepdims=keepdim), x.device)
 
 
 class Prod(Function):
@@ -300,9 +300,9 @@ class Prod(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        g = _grad_to_input(gy, x.data.shape, self.axes, self.keepdim)
-        y = _grad_to_input(self.saved_output, x.data.shape, self.axes, self.keepdim)
-        is_zero = x.data == 0
+        g = _grad_to_input(gy, x.array.shape, self.axes, self.keepdim)
+        y = _grad_to_input(self.saved_output, x.array.shape, self.axes, self.keepdim)
+        is_zero = x.array == 0
         if not is_zero.any():
             return g * y / x  # the fast path: "product of the others" is y / x
         return g * self._grad_with_zeros(x, y, is_zero)
@@ -315,10 +315,10 @@ class Prod(Function):
         """
         zero = _const(x, is_zero)
         x_safe = where(zero, 1.0, x)  # no 0/0 in the branch that where() discards
-        shape = x.data.shape
+        shape = x.array.shape
         others = _grad_to_input(prod(x_safe, dim=self.axes, keepdim=self.keepdim), shape, self.axes, self.keepdim)
         zeros_in_group = is_zero.sum(axis=self.axes, keepdims=True)
-        lone_zero = _const(x, self.xp.broadcast_to(zeros_in_group == 1, x.data.shape))
+        lone_zero = _const(x, self.xp.broadcast_to(zeros_in_group == 1, x.array.shape))
         return where(zero, where(lone_zero, others, 0.0), y / x_safe)
 
 
@@ -332,6 +332,6 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """
     if dtype is not None:
         x = x.to(dtype)
-    elif x.data.dtype.kind in "biu":
+    elif x.array.dtype.kind in "biu":
         x = x.to(dtypes.int64)
     return Prod(_dims("prod", x, dim), keepdim)(x)

@@ -62,7 +62,7 @@ class Expand(Function):
 def sum_to(x: Tensor, shape) -> Tensor:
     """Sum ``x`` down to ``shape``, undoing broadcasting (what the engine applies to gradients)."""
     shape = tuple(shape)
-    if x.data.shape == shape:
+    if x.array.shape == shape:
         return x
     return SumTo(shape)(x)
 
@@ -70,16 +70,16 @@ def sum_to(x: Tensor, shape) -> Tensor:
 def expand(x: Tensor, *shape) -> Tensor:
     """Broadcast ``x`` to ``shape`` without copying; ``-1`` keeps a dimension's size."""
     shape = _shape_arg(shape)
-    lead = len(shape) - x.data.ndim
+    lead = len(shape) - x.array.ndim
     if lead < 0:
         raise RuntimeError(
             f"expand(): the number of sizes provided ({len(shape)}) must be greater or equal to the "
-            f"number of dimensions in the tensor ({x.data.ndim})"
+            f"number of dimensions in the tensor ({x.array.ndim})"
         )
-    shape = tuple(x.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    if shape == x.data.shape:
+    shape = tuple(x.array.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    if shape == x.array.shape:
         return x
-    for have, want in zip(x.data.shape, shape[lead:]):  # np.broadcast_shapes would cost more than the op
+    for have, want in zip(x.array.shape, shape[lead:]):  # np.broadcast_shapes would cost more than the op
         if have != want and have != 1:
             raise RuntimeError(f"expand(): cannot expand a tensor of shape {tuple(x.shape)} to shape {shape}")
     return Expand(shape)(x)
@@ -120,12 +120,12 @@ class Reshape(Function):
 def reshape(x: Tensor, *shape) -> Tensor:
     """A tensor with the same values and a new shape (one ``-1`` is inferred)."""
     shape = _shape_arg(shape)
-    if shape == x.data.shape:
+    if shape == x.array.shape:
         return x
     try:
-        target = _infer_shape(x.data.size, shape)
+        target = _infer_shape(x.array.size, shape)
     except ValueError as exc:
-        raise RuntimeError(f"reshape(): shape {list(shape)} is invalid for input of size {x.data.size} ({exc})") from None
+        raise RuntimeError(f"reshape(): shape {list(shape)} is invalid for input of size {x.array.size} ({exc})") from None
     return Reshape(target)(x)
 
 
@@ -157,29 +157,29 @@ def view_as(x: Tensor, other: Tensor) -> Tensor:
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dimensions ``start_dim..end_dim`` into one."""
-    if x.data.ndim == 0:
+    if x.array.ndim == 0:
         return reshape(x, 1)
-    start = _wrap_dim("flatten", start_dim, x.data.ndim)
-    end = _wrap_dim("flatten", end_dim, x.data.ndim)
-    shape = x.data.shape
+    start = _wrap_dim("flatten", start_dim, x.array.ndim)
+    end = _wrap_dim("flatten", end_dim, x.array.ndim)
+    shape = x.array.shape
     return reshape(x, *shape[:start], -1, *shape[end + 1 :]) if end >= start else x
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
     """Drop dimensions of size 1 (all of them, or only ``dim``)."""
-    shape = x.data.shape
+    shape = x.array.shape
     if dim is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        dims = {_wrap_dim("squeeze", d, x.data.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        dims = {_wrap_dim("squeeze", d, x.array.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
     return x if new == shape else Reshape(new, "SqueezeBackward0")(x)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a dimension of size 1 at ``dim``."""
-    d = _wrap_dim("unsqueeze", dim, x.data.ndim + 1)
-    shape = x.data.shape
+    d = _wrap_dim("unsqueeze", dim, x.array.ndim + 1)
+    shape = x.array.shape
     return Reshape(shape[:d] + (1,) + shape[d:], "UnsqueezeBackward0")(x)
 
 
@@ -199,17 +199,17 @@ class Permute(Function):
 def permute(x: Tensor, *dims) -> Tensor:
     """Reorder dimensions: ``x.permute(2, 0, 1)``."""
     dims = _shape_arg(dims)
-    if len(dims) != x.data.ndim:
-        raise RuntimeError(f"permute(): number of dims {len(dims)} doesn't match the tensor's {x.data.ndim} dimensions")
-    dims = tuple(_wrap_dim("permute", d, x.data.ndim) for d in dims)
-    if sorted(dims) != list(range(x.data.ndim)):
+    if len(dims) != x.array.ndim:
+        raise RuntimeError(f"permute(): number of dims {len(dims)} doesn't match the tensor's {x.array.ndim} dimensions")
+    dims = tuple(_wrap_dim("permute", d, x.array.ndim) for d in dims)
+    if sorted(dims) != list(range(x.array.ndim)):
         raise RuntimeError(f"permute(): repeated dim in {dims}")
     return Permute(dims)(x)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dimensions."""
-    n = x.data.ndim
+    n = x.array.ndim
     dims = list(range(n))
     if n == 0:
         return x
@@ -220,14 +220,14 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 
 def t(x: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dimensions."""
-    if x.data.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.data.ndim}D; use .mT or transpose")
-    return transpose(x, 0, 1) if x.data.ndim == 2 else x
+    if x.array.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.array.ndim}D; use .mT or transpose")
+    return transpose(x, 0, 1) if x.array.ndim == 2 else x
 
 
 def T(x: Tensor) -> Tensor:
     """All dimensions reversed (``x.T``)."""
-    return permute(x, *reversed(range(x.data.ndim))) if x.data.ndim > 1 else x
+    return permute(x, *reversed(range(x.array.ndim))) if x.array.ndim > 1 else x
 
 
 def mT(x: Tensor) -> Tensor:
@@ -237,7 +237,7 @@ def mT(x: Tensor) -> Tensor:
 
 def contiguous(x: Tensor) -> Tensor:
     """``x`` itself if its data is C-contiguous, else a contiguous copy that keeps the graph."""
-    if x.data.flags.c_contiguous:
+    if x.array.flags.c_contiguous:
         return x
     return Contiguous()(x)
 
@@ -287,10 +287,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
-    ndim = tensors[0].data.ndim
+    ndim = tensors[0].array.ndim
     d = _wrap_dim("cat", dim, ndim)
     for i, x in enumerate(tensors):
-        if x.data.ndim != ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, tensors[0].shape)) if j != d):
+        if x.array.ndim != ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, tensors[0].shape)) if j != d):
             raise RuntimeError(
                 f"cat(): sizes of tensors must match except in dimension {d}; tensor 0 has shape "
                 f"{tuple(tensors[0].shape)} but tensor {i} has shape {tuple(x.shape)}"
@@ -318,14 +318,14 @@ def stack(tensors, dim: int = 0) -> Tensor:
                 f"stack(): expects each tensor to be equal size, but got {tuple(tensors[0].shape)} at entry 0 "
                 f"and {tuple(x.shape)} at entry {i}"
             )
-    d = _wrap_dim("stack", dim, tensors[0].data.ndim + 1)
+    d = _wrap_dim("stack", dim, tensors[0].array.ndim + 1)
     return cat([unsqueeze(x, d) for x in tensors], d)
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice ``start:start+length`` of dimension ``dim`` (a negative ``start`` counts from the end)."""
-    d = _wrap_dim("narrow", dim, x.data.ndim)
-    size = x.data.shape[d]
+    d = _wrap_dim("narrow", dim, x.array.ndim)
+    size = x.array.shape[d]
     if not -size <= start <= size:
         raise IndexError(f"narrow(): start {start} is out of range for dimension {d} of size {size}")
     start = start + size if start < 0 else start
@@ -340,8 +340,8 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``x`` along ``dim``: of equal size (the last may be smaller) or of the given sizes."""
-    d = _wrap_dim("split", dim, x.data.ndim)
-    total = x.data.shape[d]
+    d = _wrap_dim("split", dim, x.array.ndim)
+    total = x.array.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0:
@@ -365,18 +365,18 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces (fewer when the size does not allow), as ``torch.chunk``."""
     if chunks <= 0:
         raise RuntimeError(f"chunk(): chunks must be positive, got {chunks}")
-    d = _wrap_dim("chunk", dim, x.data.ndim)
-    size = -(-x.data.shape[d] // chunks) if x.data.shape[d] else 1
+    d = _wrap_dim("chunk", dim, x.array.ndim)
+    size = -(-x.array.shape[d] // chunks) if x.array.shape[d] else 1
     return split(x, max(size, 1), d)
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
-    d = _wrap_dim("unbind", dim, x.data.ndim)
-    return tuple(select(x, d, i) for i in range(x.data.shape[d]))
+    d = _wrap_dim("unbind", dim, x.array.ndim)
+    return tuple(select(x, d, i) for i in range(x.array.shape[d]))
 
 
 def select(x: Tensor, dim: int, index: int) -> Tensor:
-    d = _wrap_dim("select", dim, x.data.ndim)
+    d = _wrap_dim("select", dim, x.array.ndim)
     return getitem(x, (slice(None),) * d + (index,))
 
 
@@ -395,7 +395,7 @@ def normalize_index(x: Tensor, index):
         if isinstance(item, Tensor):
             if item.device is not x.device:
                 item = item.to(x.device)  # an index, not data: PyTorch also accepts CPU indices here
-            out.append(item.data)
+            out.append(item.array)
         elif isinstance(item, list):
             out.append(x.device.xp.asarray(item))
         elif isinstance(item, np.ndarray) and x.device.type != "cpu":

@@ -68,7 +68,7 @@ class Adagrad(Optimizer):
         for batch in by_device(params, key=lambda p: self.state[p]["step"]):
             states = [self.state[p] for p in batch]
             run_update(
-                "adagrad", [p.data for p in batch], [p.grad.data for p in batch], [s["sum"].data for s in states],
+                "adagrad", [p.array for p in batch], [p.grad.array for p in batch], [s["sum"].array for s in states],
                 step=states[0]["step"], lr=group["lr"], lr_decay=group["lr_decay"],
                 weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
                 xp=batch[0].device.xp,

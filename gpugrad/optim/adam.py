@@ -88,7 +88,7 @@ class Adam(Optimizer):
             state["step"] = step if capturable else step + 1
         if capturable:
             for batch in by_device(params):
-                steps = [self.state[p]["step"].data for p in batch]
+                steps = [self.state[p]["step"].array for p in batch]
                 xp = batch[0].device.xp
                 for step in steps:
                     xp.add(step, 1, out=step)  # on the device, in place: a traced graph replays the increment
@@ -104,9 +104,9 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         states = [self.state[p] for p in batch]
         run_update(
-            "adam", [p.data for p in batch], [p.grad.data for p in batch],
-            [s["exp_avg"].data for s in states], [s["exp_avg_sq"].data for s in states],
-            [s["max_exp_avg_sq"].data if amsgrad else None for s in states],
+            "adam", [p.array for p in batch], [p.grad.array for p in batch],
+            [s["exp_avg"].array for s in states], [s["exp_avg_sq"].array for s in states],
+            [s["max_exp_avg_sq"].array if amsgrad else None for s in states],
             step=step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
             weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"], amsgrad=amsgrad,
             maximize=group["maximize"], xp=batch[0].device.xp,

@@ -355,7 +355,7 @@ class Optimizer:
 def zeros_state(param: Tensor, fill=0) -> Tensor:
     """A new state buffer shaped, typed and placed like ``param`` (no graph)."""
     xp = param.device.xp
-    return Tensor._make(xp.full(param.data.shape, fill, dtype=param.data.dtype), param.device)
+    return Tensor._make(xp.full(param.array.shape, fill, dtype=param.array.dtype), param.device)
 
 
 def step_tensor(param: Tensor, value=0) -> Tensor:
@@ -387,7 +387,7 @@ def by_device(params: list, key=lambda p: None) -> list[list]:
 def _clone_state(value):
     """A copy of a state value in which every Tensor is a fresh detached copy."""
     if isinstance(value, Tensor):
-        return Tensor._make(value.data.copy(), value.device)
+        return Tensor._make(value.array.copy(), value.device)
     if isinstance(value, dict):
         return type(value)((k, _clone_state(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -402,10 +402,10 @@ def _cast_state(param: Tensor, name, value, capturable: bool = False):
             return step_tensor(param, value.item() if isinstance(value, Tensor) else value)
         return int(value.item()) if isinstance(value, Tensor) else value  # a PyTorch-style 0-d step tensor
     if isinstance(value, Tensor):
-        array = param.device.put(value.data)
-        if array.dtype.kind == "f" and array.dtype != param.data.dtype:
-            array = array.astype(param.data.dtype)
-        elif array is value.data:
+        array = param.device.put(value.array)
+        if array.dtype.kind == "f" and array.dtype != param.array.dtype:
+            array = array.astype(param.array.dtype)
+        elif array is value.array:
             array = array.copy()
         return Tensor._make(array, param.device)
     if isinstance(value, dict):

@@ -68,10 +68,10 @@ class RMSprop(Optimizer):
         for batch in by_device(params):
             states = [self.state[p] for p in batch]
             run_update(
-                "rmsprop", [p.data for p in batch], [p.grad.data for p in batch],
-                [s["square_avg"].data for s in states],
-                [s["grad_avg"].data if centered else None for s in states],
-                [s["momentum_buffer"].data if momentum > 0 else None for s in states],
+                "rmsprop", [p.array for p in batch], [p.grad.array for p in batch],
+                [s["square_avg"].array for s in states],
+                [s["grad_avg"].array if centered else None for s in states],
+                [s["momentum_buffer"].array if momentum > 0 else None for s in states],
                 lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
                 momentum=momentum, centered=centered, maximize=group["maximize"], xp=batch[0].device.xp,
             )

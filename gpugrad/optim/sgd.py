@@ -59,9 +59,9 @@ class SGD(Optimizer):
             if first_step:
                 for p in batch:
                     self.state[p]["momentum_buffer"] = zeros_state(p)
-            buffers = [self.state[p]["momentum_buffer"].data if uses_buffer else None for p in batch]
+            buffers = [self.state[p]["momentum_buffer"].array if uses_buffer else None for p in batch]
             run_update(
-                "sgd", [p.data for p in batch], [p.grad.data for p in batch], buffers,
+                "sgd", [p.array for p in batch], [p.grad.array for p in batch], buffers,
                 lr=group["lr"], momentum=group["momentum"], dampening=group["dampening"],
                 nesterov=group["nesterov"], weight_decay=group["weight_decay"], maximize=group["maximize"],
                 first_step=first_step, xp=batch[0].device.xp,

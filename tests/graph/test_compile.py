@@ -150,7 +150,7 @@ def test_reading_a_value_while_tracing_raises_and_rolls_back():
     with pytest.raises(TraceValueError, match="gg.cond"):
         f()
     np.testing.assert_allclose(theta.detach().numpy(), [0.5, 1.5])  # the aborted trace left no trace
-    assert isinstance(theta.data, np.ndarray)
+    assert isinstance(theta.array, np.ndarray)
 
 
 def test_fallback_eager_runs_the_function_and_says_why():

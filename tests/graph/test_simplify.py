@@ -94,7 +94,7 @@ def test_a_value_written_in_place_is_not_moved_into_a_dot():
         return (scaled * x).sum(), (w * x).sum()
 
     eager = [t.item() for t in f()]
-    w.data[...] = [1.0, 2.0, 3.0]
+    w.array[...] = [1.0, 2.0, 3.0]
     compiled = compile(f, warmup=False)
     got = [t.item() for t in compiled()]
     assert got == pytest.approx(eager, rel=1e-14)

@@ -1,6 +1,6 @@
 """Tracing from several threads: each thread records only its own ops, and the hooks come off at the end.
 
-Tracing swaps class and module attributes (``Tensor.data``/``Tensor.grad``,
+Tracing swaps class and module attributes (``Tensor.array``/``Tensor.grad``,
 the CPU device's ``xp``) for the whole process, so
 these tests force threads to overlap while tracing (barriers and events, all
 with timeouts so a broken build fails instead of hanging).
@@ -24,13 +24,13 @@ F64 = gg.float64
 WAIT_S = 20  # generous: only reached when a thread is stuck
 
 # what tracing replaces, as they are before any trace (this module is imported outside traces)
-ORIGINAL_DATA = vars(Tensor)["data"]
+ORIGINAL_DATA = vars(Tensor)["array"]
 ORIGINAL_GRAD = vars(Tensor)["grad"]
 ORIGINAL_XP = gg.device("cpu").xp
 
 
 def _assert_hooks_removed():
-    assert vars(Tensor)["data"] is ORIGINAL_DATA
+    assert vars(Tensor)["array"] is ORIGINAL_DATA
     assert vars(Tensor)["grad"] is ORIGINAL_GRAD
     assert gg.device("cpu").xp is ORIGINAL_XP is np
 
@@ -133,7 +133,7 @@ def _eager_work():
 def _check_eager_work(a, z, loss):
     for t in (a, a.grad, z, loss):
         assert type(raw_data(t)) is np.ndarray
-        assert type(t.data) is np.ndarray
+        assert type(t.array) is np.ndarray
     a_np = np.array([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_allclose(z.numpy(), np.zeros(3))
     np.testing.assert_allclose(loss.item(), 2 * (a_np[0].sum() * 2 + a_np[1].sum()) + np.exp(a_np).sum(), rtol=1e-14)
@@ -244,7 +244,7 @@ def test_hooks_come_off_when_traces_end_out_of_order(second):
         _wait(b_in)  # both threads are tracing now
         assert tracer_module.current() is None
         t = gg.tensor([1.0, 2.0], dtype=F64)
-        assert type(t.data) is np.ndarray
+        assert type(t.array) is np.ndarray
         _wait(a_out)  # A's trace ended; B's is still open
         b_may_end.set()
 
@@ -254,7 +254,7 @@ def test_hooks_come_off_when_traces_end_out_of_order(second):
     _assert_hooks_removed()
     t = gg.tensor([3.0], dtype=F64, requires_grad=True)
     (t * t).sum().backward()
-    assert type(t.data) is np.ndarray and t.grad.item() == 6.0
+    assert type(t.array) is np.ndarray and t.grad.item() == 6.0
 
 
 def test_nested_graphs_keep_recording_while_another_thread_traces():

@@ -78,9 +78,9 @@ def test_fan_in_and_fan_out():
 
 def test_init_works_in_place_on_parameters_and_bumps_the_version():
     p = nn.Parameter(gg.zeros(4, 4))
-    data, version = p.data, p._version_number
+    data, version = p.array, p._version_number
     assert init.normal_(p) is p
-    assert p.data is data and p._version_number > version and p.requires_grad and p.is_leaf and p.grad_fn is None
+    assert p.array is data and p._version_number > version and p.requires_grad and p.is_leaf and p.grad_fn is None
     assert host(p).any()
 
 

@@ -43,8 +43,8 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad_and_shares_memory():
     p = nn.Parameter(source)
     assert isinstance(p, gg.Tensor) and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.is_leaf
-    source.data[0] = 5.0
-    assert p.data[0] == 5.0  # shares memory, as torch.nn.Parameter does
+    source.array[0] = 5.0
+    assert p.array[0] == 5.0  # shares memory, as torch.nn.Parameter does
     assert not nn.Parameter(gg.zeros(2), requires_grad=False).requires_grad
 
 
@@ -166,7 +166,7 @@ def test_zero_grad_to_none_or_zeros():
     assert all(g is not None for g in grads.values())
     net.zero_grad(set_to_none=False)
     for name, p in net.named_parameters():
-        assert p.grad is grads[name] and not p.grad.data.any()
+        assert p.grad is grads[name] and not p.grad.array.any()
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
 
@@ -221,9 +221,9 @@ def test_to_rejects_integer_dtypes_and_cpu_is_a_no_op():
     net = Net()
     with pytest.raises(TypeError, match="floating point"):
         net.to(gg.int64)
-    weight_data = net.head.weight.data
+    weight_data = net.head.weight.array
     assert net.to("cpu") is net and net.cpu() is net
-    assert net.head.weight.data is weight_data
+    assert net.head.weight.array is weight_data
 
 
 def test_backward_through_graph_recorded_before_a_cast_fails_clearly():
@@ -257,7 +257,7 @@ def test_state_dict_keys_values_and_sharing():
                         "head.weight"]
     weight = sd["block.linear.weight"]
     assert type(weight) is gg.Tensor and not weight.requires_grad and weight.grad_fn is None
-    assert weight.data is net.block.linear.weight.data  # detached, not copied (as PyTorch)
+    assert weight.array is net.block.linear.weight.array  # detached, not copied (as PyTorch)
     assert net.state_dict(keep_vars=True)["head.weight"] is net.head.weight
 
 
@@ -338,7 +338,7 @@ def test_deepcopy_and_pickle_give_independent_modules_with_the_same_values():
     net(gg.randn(2, 3)).sum().backward()  # leaves graph bookkeeping on the parameters
     for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
         for (name, p), (_, q) in zip(net.named_parameters(), clone.named_parameters()):
-            assert type(q) is nn.Parameter and q is not p and q.data is not p.data and q.requires_grad
+            assert type(q) is nn.Parameter and q is not p and q.array is not p.array and q.requires_grad
             np.testing.assert_array_equal(q.detach().numpy(), p.detach().numpy())
         clone(gg.randn(2, 3)).sum().backward()
         assert clone.head.weight.grad is not None

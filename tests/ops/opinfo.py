@@ -167,7 +167,7 @@ def differentiable(result) -> tuple:
 
 def host(t) -> np.ndarray:
     """The values of a gpugrad tensor as a NumPy array, from any device."""
-    return np.asarray(to_host(t.data))
+    return np.asarray(to_host(t.array))
 
 
 def assert_close(actual, expected, rtol: float, atol: float, what: str) -> None:

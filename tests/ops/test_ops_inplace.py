@@ -37,10 +37,10 @@ IN_PLACE = [
 @pytest.mark.parametrize("call, expected", [pytest.param(c, e, id=n) for n, c, e in IN_PLACE])
 def test_values_memory_and_version_bump(call, expected, device):
     t = gg.tensor(BASE, device=device)
-    memory, version = t.data, t._version[0]
+    memory, version = t.array, t._version[0]
     result = call(t)
     assert result is None or result is t, "in-place ops return the tensor itself"
-    assert t.data is memory, "in-place ops write into the existing memory"
+    assert t.array is memory, "in-place ops write into the existing memory"
     assert t._version[0] == version + 1
     np.testing.assert_allclose(host(t), expected)
     assert t.dtype == gg.float32

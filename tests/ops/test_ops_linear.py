@@ -26,7 +26,7 @@ def test_linear_matches_the_composite_in_value_and_gradient(x_shape, with_bias):
     g_composite = gg.autograd.grad(composite.sum(), inputs)
     for a, c in zip(g_fused, g_composite):
         np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-12)
-        assert a.data.flags.c_contiguous
+        assert a.array.flags.c_contiguous
 
 
 def test_linear_gradcheck_and_double_backward():

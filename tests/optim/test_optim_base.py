@@ -155,10 +155,10 @@ def test_state_is_keyed_by_the_parameter_objects():
 def test_parameters_are_updated_in_place_and_their_version_bumped():
     w = leaf([1.0, 2.0])
     opt = gg.optim.SGD([w], lr=0.1, momentum=0.9)
-    array, version = w.data, w._version[0]
+    array, version = w.array, w._version[0]
     held_elsewhere = w
     quadratic_step(opt, [w])
-    assert w.data is array and held_elsewhere is w
+    assert w.array is array and held_elsewhere is w
     assert_array_equal(array, [1.0 + 0.1 * 4.0, 2.0 + 0.1 * 2.0])
     assert w._version[0] == version + 1
     assert w.requires_grad and w.is_leaf
@@ -352,7 +352,7 @@ def test_a_fused_kernel_that_supports_the_params_replaces_the_numpy_update(name,
     quadratic_step(opt, [w])
     assert_array_equal(w.detach().numpy(), [1.0, 2.0])  # the fake did nothing, and NumPy did not run
     (called, args, kwargs), = fake.calls
-    assert called == f"{name}_update" and args[0][0] is w.data and args[1][0] is w.grad.data
+    assert called == f"{name}_update" and args[0][0] is w.array and args[1][0] is w.grad.array
     assert kwargs["xp"] is np and kwargs["lr"] == 0.1
 
 
