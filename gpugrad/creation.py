@@ -33,7 +33,8 @@ def _generator(dev):
     if key not in _generators:
         # the backend itself, not dev.xp: that is a recording stand-in while a trace runs
         module = np if dev.type == "cpu" else backends.cupy
-        _generators[key] = module.random.default_rng(_seed)
+        with dev.activate():  # a CuPy generator keeps its state on the device current when it is made
+            _generators[key] = module.random.default_rng(_seed)
     return _generators[key]
 
 
@@ -58,28 +59,33 @@ def _resolve(dtype, device, default=None):
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.zeros(_shape(size), dtype=dt.np), dev, requires_grad)
+    with dev.activate():
+        return _finish(dev.xp.zeros(_shape(size), dtype=dt.np), dev, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.ones(_shape(size), dtype=dt.np), dev, requires_grad)
+    with dev.activate():
+        return _finish(dev.xp.ones(_shape(size), dtype=dt.np), dev, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.empty(_shape(size), dtype=dt.np), dev, requires_grad)
+    with dev.activate():
+        return _finish(dev.xp.empty(_shape(size), dtype=dt.np), dev, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred from the value, as PyTorch)."""
     dt, dev = _resolve(dtype, device, default=dtypes.scalar_dtype(fill_value))
-    return _finish(dev.xp.full(tuple(size), fill_value, dtype=dt.np), dev, requires_grad)
+    with dev.activate():
+        return _finish(dev.xp.full(tuple(size), fill_value, dtype=dt.np), dev, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.eye(n, m, dtype=dt.np), dev, requires_grad)
+    with dev.activate():
+        return _finish(dev.xp.eye(n, m, dtype=dt.np), dev, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -88,26 +94,29 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
         start, end = 0, start
     integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     dt, dev = _resolve(dtype, device, default=dtypes.int64 if integral else None)
-    return _finish(dev.xp.arange(start, end, step).astype(dt.np), dev, requires_grad)
+    with dev.activate():
+        return _finish(dev.xp.arange(start, end, step).astype(dt.np), dev, requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.linspace(start, end, int(steps), dtype=np.float64).astype(dt.np), dev, requires_grad)
+    with dev.activate():
+        return _finish(dev.xp.linspace(start, end, int(steps), dtype=np.float64).astype(dt.np), dev, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt, dev = _resolve(dtype, device)
-    array = _generator(dev).random(_shape(size), dtype=np.float64).astype(dt.np)
-    return _finish(array, dev, requires_grad)
+    with dev.activate():
+        return _finish(_generator(dev).random(_shape(size), dtype=np.float64).astype(dt.np), dev, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dt, dev = _resolve(dtype, device)
-    array = _generator(dev).standard_normal(_shape(size), dtype=np.float64).astype(dt.np)
-    return _finish(array, dev, requires_grad)
+    with dev.activate():
+        array = _generator(dev).standard_normal(_shape(size), dtype=np.float64).astype(dt.np)
+        return _finish(array, dev, requires_grad)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
@@ -115,18 +124,24 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     if high is None:
         low, high = 0, low
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
-    return _finish(_generator(dev).integers(low, high, size=tuple(size)).astype(dt.np), dev, False)
+    with dev.activate():
+        return _finish(_generator(dev).integers(low, high, size=tuple(size)).astype(dt.np), dev, False)
 
 
 def randperm(n: int, dtype=None, device=None) -> Tensor:
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
-    return _finish(_generator(dev).permutation(n).astype(dt.np), dev, False)
+    with dev.activate():
+        # CuPy's Generator has no permutation: the order of n uniform draws is one, on either backend
+        order = dev.xp.argsort(_generator(dev).random(int(n), dtype=np.float64), kind="stable") if dev.type == "cuda" \
+            else _generator(dev).permutation(n)
+        return _finish(order.astype(dt.np), dev, False)
 
 
 def bernoulli_mask(shape, keep_probability: float, like: Tensor):
     """A 0/1 array of ``like``'s dtype and device, 1 with ``keep_probability`` (used by dropout)."""
     dev = like.device
-    return (_generator(dev).random(tuple(shape), dtype=np.float64) < keep_probability).astype(like.array.dtype)
+    with dev.activate():
+        return (_generator(dev).random(tuple(shape), dtype=np.float64) < keep_probability).astype(like.array.dtype)
 
 
 def _like(factory, x: Tensor, dtype, device, requires_grad, *args):

@@ -12,6 +12,8 @@ ops use, and a device compares equal to its string form (``t.device == "cpu"``).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from . import backends
@@ -62,6 +64,16 @@ class Device:
         if self.type == "cpu":
             return backends.to_host(array)
         return backends.to_cuda(array, self.index)
+
+    def activate(self):
+        """A context in which new CuPy arrays land on this device (nothing to do for the CPU).
+
+        CuPy allocates on its *current* device, not on the device of the tensor being made, so
+        every factory and cast for ``cuda:N`` runs inside ``with dev.activate():``.
+        """
+        if self.type == "cpu":
+            return contextlib.nullcontext()
+        return cupy_import.cupy.cuda.Device(self.index)
 
     def holds(self, array) -> bool:
         """Whether ``array`` is an array of this device."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import dtypes
 from .autograd import engine as _engine, function as _function
-from .backends import is_cupy_array, to_host
+from .backends import cupy, is_cupy_array, to_host
 from .autograd.grad_mode import _state
 from .device import Device, device as to_device, get_default_device
 
@@ -422,8 +422,22 @@ def _as_array(data, dtype, device: Device):
         np_dtype = _python_data_dtype(array)
     array = device.put(array)
     if array.dtype != np_dtype:
-        array = array.astype(np_dtype)
+        with device.activate():
+            array = array.astype(np_dtype)
     return array
+
+
+def _shares_memory(array, data) -> bool:
+    """Whether a new tensor's array still uses the caller's memory (then it must be copied).
+
+    Only arrays of one kind can: NumPy's shares_memory given a CuPy array dispatches to CuPy's,
+    which refuses the NumPy one (TypeError), so a device array never meets a host one here.
+    """
+    if isinstance(array, np.ndarray) and isinstance(data, np.ndarray):
+        return np.shares_memory(array, data)
+    if is_cupy_array(array) and is_cupy_array(data):
+        return array.device == data.device and bool(cupy.may_share_memory(array, data))
+    return False
 
 
 def _unwrap_nested(data):
@@ -462,8 +476,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     else:
         dev = to_device(device) if device is not None else get_default_device()
     array = _as_array(data, dtype, dev)
-    if array is data or (isinstance(data, np.ndarray) and np.shares_memory(array, data)):
-        array = array.copy()
+    if array is data or _shares_memory(array, data):
+        with dev.activate():
+            array = array.copy()
     t = Tensor._make(array, dev)
     if requires_grad:
         t.requires_grad_(True)

@@ -7,11 +7,28 @@ GPU is usable, so CPU CI reports exactly how many GPU cases it did not run.
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 
-import gpugrad as gg
+EMULATED = os.environ.get("GPUGRAD_EMULATE_CUDA") == "1"
+if EMULATED:  # before gpugrad imports CuPy: the emulated one takes its place (see tests/cupy_emulation)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from cupy_emulation import EMULATION_LABEL, install
+
+    install.install()
+
+import gpugrad as gg  # noqa: E402
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+def pytest_report_header(config):
+    if EMULATED:
+        return [f"CUDA: {EMULATION_LABEL}, 2 emulated devices; GPU results here are emulated, not measured on a GPU"]
+    return None
 
 
 def pytest_collection_modifyitems(config, items):

@@ -199,7 +199,7 @@ class CapturedReplay:
         self.reason = None  # why the schedule runs uncaptured, if it does
         self.calls = self.captures = 0
         self._inputs, self._externals = [], []
-        self._captured_last_call = False
+        self._recaptured_last_call = False
 
     def refold(self):
         import cupy
@@ -219,12 +219,13 @@ class CapturedReplay:
             if self.reason is not None or self.calls == 1:
                 return self.executor(input_arrays, external_arrays)
             stale = self.graph is None or not self._same_arrays(input_arrays, external_arrays)
-            if stale and self._captured_last_call:
+            recapture = stale and self.captures > 0  # the first capture is no sign of arrays that keep changing
+            if recapture and self._recaptured_last_call:
                 self.graph, self.reason = None, ("not captured: captured arrays change on every call (a tensor the "
                                                  "step reads gets a new array each time)")
             elif stale:
                 self._capture(input_arrays, external_arrays)
-            self._captured_last_call = stale
+            self._recaptured_last_call = recapture
             if self.graph is None:
                 return self.executor(input_arrays, external_arrays)
             return self._launch(input_arrays)
