@@ -11,6 +11,10 @@
 #                             OUT_DIR (default: ./gpu-results)
 # Exits 3 when no GPU is usable (with the reason), else with the first failing step's status.
 set -euo pipefail
+if [[ -n "${GPUGRAD_EMULATE_CUDA:-}" ]]; then
+    echo "gpu.sh: refusing to run with GPUGRAD_EMULATE_CUDA set: the emulated CuPy is not a GPU" >&2
+    exit 3
+fi
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -29,6 +33,10 @@ if not gg.cuda.is_available():
     print("gpu.sh: no usable GPU:", gg.cuda.unavailable_reason())
     sys.exit(3)
 import cupy
+
+if getattr(cupy, "__gpugrad_emulated__", False):  # the test suite's stand-in: its results are not GPU results
+    print("gpu.sh: refusing to run on the emulated CuPy (not a GPU); unset GPUGRAD_EMULATE_CUDA")
+    sys.exit(3)
 
 print("gpu.sh:", gg.cuda.get_device_name(), "| CuPy", cupy.__version__, "| CUDA runtime",
       cupy.cuda.runtime.runtimeGetVersion())

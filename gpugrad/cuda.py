@@ -76,34 +76,47 @@ def _pool():
     return cupy_import.cupy.get_default_memory_pool()
 
 
-_peak = {"bytes": 0}
+def _pool_bytes(index, what: str) -> int:
+    """A pool statistic of device ``index``: CuPy's pool answers for its current device."""
+    index = _require(index)
+    with cupy_import.cupy.cuda.Device(index):
+        return getattr(_pool(), what)()
+
+
+_peak: dict = {}  # device index -> the largest memory_allocated seen
 
 
 def memory_allocated(index=None) -> int:
-    """Bytes held by live arrays (CuPy's pool ``used_bytes``)."""
-    used = _pool().used_bytes()
-    _peak["bytes"] = max(_peak["bytes"], used)
+    """Bytes held by live arrays on the device (CuPy's pool ``used_bytes``)."""
+    index = _require(index)
+    used = _pool_bytes(index, "used_bytes")
+    _peak[index] = max(_peak.get(index, 0), used)
     return used
 
 
 def max_memory_allocated(index=None) -> int:
     """The largest ``memory_allocated`` seen since the last reset (sampled when the stats are read)."""
+    index = _require(index)
     memory_allocated(index)
-    return _peak["bytes"]
+    return _peak[index]
 
 
 def reset_peak_memory_stats(index=None) -> None:
-    _peak["bytes"] = _pool().used_bytes()
+    index = _require(index)
+    _peak[index] = _pool_bytes(index, "used_bytes")
 
 
 def memory_reserved(index=None) -> int:
-    """Bytes the pool holds from the driver, in use or cached."""
-    return _pool().total_bytes()
+    """Bytes the pool holds from the driver on the device, in use or cached."""
+    return _pool_bytes(index, "total_bytes")
 
 
 def empty_cache() -> None:
-    """Give cached, unused blocks back to the driver."""
-    _pool().free_all_blocks()
+    """Give cached, unused blocks back to the driver, on every device."""
+    _require()
+    for index in range(device_count()):
+        with cupy_import.cupy.cuda.Device(index):
+            _pool().free_all_blocks()
 
 
 def mem_get_info(index=None) -> tuple:

@@ -13,6 +13,7 @@ ops use, and a device compares equal to its string form (``t.device == "cpu"``).
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -80,6 +81,29 @@ class Device:
         if self.type == "cpu":
             return isinstance(array, np.ndarray)
         return backends.is_cupy_array(array) and array.device.id == self.index
+
+
+def on_tensor_device(function):
+    """Run ``function`` with the CUDA device of its first tensor argument current (the CPU: as it is).
+
+    For code that calls the array module directly instead of through a ``Function`` (which
+    enters the device itself): CuPy allocates on, and only accepts arrays of, its current
+    device, so an op on ``cuda:1`` tensors must make ``cuda:1`` current, as PyTorch's device
+    guards do.
+    """
+
+    @functools.wraps(function)
+    def on_device(*args, **kwargs):
+        for arg in args:
+            where = getattr(arg, "device", None)
+            if where.__class__ is Device:
+                if where.type == "cpu":
+                    break
+                with where.activate():
+                    return function(*args, **kwargs)
+        return function(*args, **kwargs)
+
+    return on_device
 
 
 _CPU = Device("cpu")

@@ -25,6 +25,14 @@ import gpugrad as gg  # noqa: E402
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
 
 
+def pytest_configure(config):
+    # GPUGRAD_TEST_CUDA_INDEX=1 runs the cuda cases on cuda:1 while CuPy's current device stays 0, so
+    # any array made without entering its tensor's device lands on the wrong one and fails the test
+    index = os.environ.get("GPUGRAD_TEST_CUDA_INDEX")
+    if index and gg.cuda.is_available():
+        gg.cuda.set_device(int(index))
+
+
 def pytest_report_header(config):
     if EMULATED:
         return [f"CUDA: {EMULATION_LABEL}, 2 emulated devices; GPU results here are emulated, not measured on a GPU"]

@@ -8,6 +8,7 @@ Deep graphs (a 100 000-op chain) use no Python stack.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 
@@ -105,7 +106,8 @@ def _roots(tensors, grads, create_graph):
         if g is None:
             if out.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = Tensor._make(out.device.xp.ones_like(out.array), out.device)
+            with out.device.activate():
+                g = Tensor._make(out.device.xp.ones_like(out.array), out.device)
         elif not isinstance(g, Tensor):
             g = tensor(g, dtype=out.dtype, device=out.device)
         if tuple(g.shape) != tuple(out.shape):
@@ -126,7 +128,10 @@ def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     previous = _state.enabled
     _state.enabled = bool(create_graph)
     try:
-        return _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+        # backward formulas and accumulation call the array module directly: on CUDA they must run
+        # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
+        with roots[0][1].device.activate() if roots else contextlib.nullcontext():
+            return _walk(roots, retain_graph, create_graph, accumulate_into, capture)
     finally:
         _state.enabled = previous
 

@@ -108,16 +108,28 @@ def find_libraries() -> Libraries:
     return libs
 
 
+def gpu_to_time() -> tuple[bool, str]:
+    """``(usable, why not)``: a real GPU to benchmark; the test suite's emulated CuPy is refused."""
+    if not gg.cuda.is_available():
+        return False, gg.cuda.unavailable_reason()
+    from ..backends import cupy
+
+    if getattr(cupy, "__gpugrad_emulated__", False):
+        return False, "CuPy here is the test suite's emulation (not a GPU); GPU timings from it would mean nothing"
+    return True, ""
+
+
 def available_devices(choice: str = "all") -> list:
     """Device names to benchmark for ``--device cpu|cuda|all``; "cuda" without a GPU raises with the reason."""
     if choice == "cpu":
         return ["cpu"]
+    usable, reason = gpu_to_time()
     if choice == "cuda":
-        if not gg.cuda.is_available():
-            raise RuntimeError(f"--device cuda: no usable GPU: {gg.cuda.unavailable_reason()}")
+        if not usable:
+            raise RuntimeError(f"--device cuda: no usable GPU: {reason}")
         return ["cuda:0"]
     if choice == "all":
-        return ["cpu", "cuda:0"] if gg.cuda.is_available() else ["cpu"]
+        return ["cpu", "cuda:0"] if usable else ["cpu"]
     raise ValueError(f"--device: expected cpu, cuda or all, got {choice!r}")
 
 

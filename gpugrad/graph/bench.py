@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 import gpugrad as gg
+from gpugrad.bench.common import gpu_to_time
 from gpugrad.graph import compile as gg_compile
 
 LR = 0.01
@@ -126,7 +127,7 @@ def compare(n, epochs, repeats):
     except ImportError:
         pass
     times = {name: _time(make, epochs, repeats) for name, make in variants.items()}
-    if gg.cuda.is_available():
+    if gpu_to_time()[0]:
         times.update(compare_cuda(n, epochs, repeats))
     return times
 

@@ -774,7 +774,8 @@ class Tracer:
         if keep_writes:
             for n in self.leaves:
                 if n.device_array is not None and id(n.value) in self.snapshots:
-                    n.device_array[...] = n.tensor.device.put(n.value)  # any strides, unlike ndarray.set
+                    with n.tensor.device.activate():
+                        n.device_array[...] = n.tensor.device.put(n.value)  # any strides, unlike ndarray.set
         for t, node in self.alive_holders():
             if t.device.type == "cpu":
                 _DATA_SLOT.__set__(t, node.value)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 
 from .. import dtypes
+from ..device import on_tensor_device
 from ..creation import arange, bernoulli_mask
 from ..ops import elementwise as _ew
 from ..ops import linalg as _linalg
@@ -79,6 +80,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return _linalg.linear(input, weight, bias)
 
 
+@on_tensor_device
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``; the identity unless training.
 
@@ -126,6 +128,7 @@ def _as_shape(shape) -> tuple:
     return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
 
 
+@on_tensor_device
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``: the result has shape ``input.shape + (dim,)``.
 

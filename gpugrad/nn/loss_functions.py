@@ -17,6 +17,7 @@ from ..ops.elementwise import _const, abs, clamp, log, softplus, where
 from ..ops.shape import permute, reshape
 from ..ops.reduction import log_softmax
 from ..tensor import Tensor
+from ..device import on_tensor_device
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -111,6 +112,7 @@ def _log_clamped(x: Tensor) -> Tensor:
     return where(positive, safe_log, -100.0)
 
 
+@on_tensor_device
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
 ) -> Tensor:
@@ -214,6 +216,7 @@ def _check_class_weight(loss: str, weight: Tensor | None, input: Tensor) -> None
         raise RuntimeError(f"{loss}(): weight is on {weight.device} but input is on {input.device}; move it with .to()")
 
 
+@on_tensor_device
 def _pick_target_log_probs(loss: str, log_probs: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int):
     """The per-position ``-weight[t] * log_probs[t]`` for class indices ``target``.
 

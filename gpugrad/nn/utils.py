@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.grad_mode import no_grad
+from ..ops.elementwise import isfinite
 from ..ops.reduction import amax, sum as _sum
 from ..ops.shape import stack
 from ..tensor import Tensor
@@ -52,7 +53,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         else:
             per_grad = [_sum(g.abs() ** norm_type) for g in grads]
             total = _sum(stack([n.to(device) for n in per_grad])) ** (1.0 / norm_type)
-        if error_if_nonfinite and not bool(device.xp.isfinite(total.array)):
+        if error_if_nonfinite and not bool(isfinite(total)):
             raise RuntimeError(
                 f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
                 "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "

@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor, check_same_device
+from ..device import on_tensor_device
 
 _NUMBER = (int, float, bool)
 _PLAIN_NUMBERS = (int, float)  # never upcast a float tensor (bool is left to the full rules)
@@ -123,8 +124,11 @@ class ToCopy(Function):
     def forward(self, x):
         self.source_device = self.device
         self.source_dtype = dtypes.from_numpy_dtype(x.dtype)
-        moved = self.target_device.put(x) if self.target_device is not self.device else x
-        return moved.astype(self.target_dtype.np, copy=moved is x)
+        if self.target_device is self.device:
+            return x.astype(self.target_dtype.np, copy=True)
+        moved = self.target_device.put(x)
+        with self.target_device.activate():  # cast where the result lives: CuPy works on its current device
+            return moved.astype(self.target_dtype.np, copy=False)
 
     def backward(self, gy):
         return gy.to(self.source_device, self.source_dtype)
@@ -854,6 +858,7 @@ def where(condition: Tensor, a, b) -> Tensor:
 
 # ----------------------------------------------------------- comparisons (no grad)
 def _compare(name: str, ufunc_name: str):
+    @on_tensor_device
     def op(a, b) -> Tensor:
         a, b = promote(name, a, b)
         first = a if isinstance(a, Tensor) else b
@@ -880,22 +885,27 @@ gt = _compare("gt", "greater")
 ge = _compare("ge", "greater_equal")
 
 
+@on_tensor_device
 def logical_not(x: Tensor) -> Tensor:
     return Tensor._make(x.device.xp.logical_not(x.array), x.device)
 
 
+@on_tensor_device
 def isnan(x: Tensor) -> Tensor:
     return Tensor._make(x.device.xp.isnan(x.array), x.device)
 
 
+@on_tensor_device
 def isfinite(x: Tensor) -> Tensor:
     return Tensor._make(x.device.xp.isfinite(x.array), x.device)
 
 
+@on_tensor_device
 def sign(x: Tensor) -> Tensor:
     return Tensor._make(x.device.xp.sign(x.array), x.device)
 
 
+@on_tensor_device
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     check_same_device(allclose, (a, b))
     return bool(a.device.xp.allclose(a.array, b.array, rtol=rtol, atol=atol))

@@ -24,6 +24,7 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import elementwise as ew
 from .shape import IndexPut, normalize_index
+from ..device import on_tensor_device
 
 
 def _old_value(t: Tensor) -> Tensor:
@@ -66,6 +67,7 @@ def _check_cast(op: str, t: Tensor, other) -> None:
         )
 
 
+@on_tensor_device
 def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True) -> Tensor:
     """Apply an in-place op: ``compute(old)`` builds the recorded result, ``write(array)`` mutates directly."""
     if not isinstance(t, Tensor):

@@ -10,6 +10,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor, _wrap_dim
 from .elementwise import _const, as_float, exp, log, sqrt, where
 from .shape import expand, reshape
+from ..device import on_tensor_device
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -194,6 +195,7 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Extreme("min", _dims("amin", x, dim), keepdim)(x)
 
 
+@on_tensor_device
 def _arg(kind: str, x: Tensor, dim, keepdim: bool) -> Tensor:
     xp = x.device.xp
     fn = xp.argmax if kind == "max" else xp.argmin
@@ -218,6 +220,7 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _arg("min", x, dim, keepdim)
 
 
+@on_tensor_device
 def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` along ``dim``, computed stably by shifting by the max."""
     axes = _dims("logsumexp", x, dim)
@@ -276,11 +279,13 @@ def log_softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
     return LogSoftmax(_wrap_dim("log_softmax", dim, x.array.ndim))(x)
 
 
+@on_tensor_device
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _dims("all", x, dim)
     return Tensor._make(x.device.xp.all(x.array, axis=axes, keepdims=keepdim), x.device)
 
 
+@on_tensor_device
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _dims("any", x, dim)
     return Tensor._make(x.device.xp.any(x.array, axis=axes, keepdims=keepdim), x.device)

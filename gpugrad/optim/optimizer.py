@@ -36,6 +36,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..graph.tracer import current as active_tracer
 from ..graph.tracer import guard_value, on_replay
 from ..tensor import Tensor
+from ..device import on_tensor_device
 
 
 class _RequiredParameter:
@@ -194,7 +195,8 @@ class Optimizer:
                     if tracing:
                         self._guard_group(index, group, params)
                         steps_before = [self.state.get(p, _NO_STATE).get("step", 0) for p in params]
-                    self._update_group(group, params)
+                    with params[0].device.activate():  # updates call the array module directly
+                        self._update_group(group, params)
                     for p in params:
                         p._version[0] += 1
                     if tracing:
@@ -352,12 +354,14 @@ class Optimizer:
 
 
 # ---------------------------------------------------------------- helpers
+@on_tensor_device
 def zeros_state(param: Tensor, fill=0) -> Tensor:
     """A new state buffer shaped, typed and placed like ``param`` (no graph)."""
     xp = param.device.xp
     return Tensor._make(xp.full(param.array.shape, fill, dtype=param.array.dtype), param.device)
 
 
+@on_tensor_device
 def step_tensor(param: Tensor, value=0) -> Tensor:
     """A step counter as ``capturable`` keeps it: a 0-d tensor on ``param``'s device.
 

@@ -265,7 +265,6 @@ def _index_for_numpy(index):
     converted = []
     for part in parts:
         if isinstance(part, ndarray):
-            _check_device("cupy.ndarray.__getitem__", part)
             converted.append(part._a)
         else:
             converted.append(part)
@@ -294,8 +293,7 @@ def _check_operand(qualname: str, value) -> None:
 def _unwrap(qualname, value, inputs, host_ok):
     """``value`` with every emulated array replaced by its NumPy view (device-checked)."""
     if isinstance(value, ndarray):
-        _check_device(qualname, value)
-        inputs.append(value)
+        inputs.append(value)  # device-checked once we know whether a kernel ran (views launch none)
         return value._a
     if isinstance(value, np.ndarray) and not host_ok:
         raise TypeError(f"{qualname}: Unsupported type {type(value)} (a host NumPy array; move it to the "
@@ -321,12 +319,15 @@ def _run(qualname, impl, args, kwargs, *, host_ok=False, host_result=False):
     if host_result:
         return impl(*np_args, **np_kwargs)
     out = kwargs.get("out")
+    if out is not None:  # a kernel writes it: every array must be on the current device
+        for array in inputs:
+            _check_device(qualname, array)
     if graphs.capturing() is None:
-        return _wrap_result(_host_memory_as_device(impl, np_args, np_kwargs), inputs,
-                            _out_map(out, np_kwargs.get("out")))
+        result = _host_memory_as_device(impl, np_args, np_kwargs)
+        return _wrap_result(result, inputs, _out_map(out, np_kwargs.get("out")), qualname=qualname)
     scratch = _scratch(np_kwargs.get("out"))
     result = impl(*np_args, **{**np_kwargs, **({"out": scratch} if "out" in np_kwargs else {})})
-    wrapped = _wrap_result(result, inputs, _out_map(out, scratch), poison=True)
+    wrapped = _wrap_result(result, inputs, _out_map(out, scratch), poison=True, qualname=qualname)
     graphs.record(impl, np_args, np_kwargs, wrapped)
     return wrapped
 
@@ -366,9 +367,11 @@ def _out_map(out, np_out) -> dict:
     return {id(n): o for o, n in pairs if o is not None}
 
 
-def _wrap_result(result, inputs, outs: dict, poison: bool = False):
+def _wrap_result(result, inputs, outs: dict, poison: bool = False, qualname: str = ""):
+    """Device arrays for ``result``: a view keeps its owner's device (no kernel ran, as CuPy's views
+    launch none); anything computed needed a kernel, so every input must be on the current device."""
     if isinstance(result, (tuple, list)):
-        wrapped = [_wrap_result(r, inputs, outs, poison) for r in result]
+        wrapped = [_wrap_result(r, inputs, outs, poison, qualname) for r in result]
         return tuple(wrapped) if isinstance(result, tuple) else wrapped
     if id(result) in outs:
         return outs[id(result)]
@@ -379,6 +382,8 @@ def _wrap_result(result, inputs, outs: dict, poison: bool = False):
     for source in inputs:
         if source._a.size and result.size and np.may_share_memory(result, source._a):
             return _view(source, result)
+    for source in inputs:
+        _check_device(qualname, source)
     made = _to_device(result)
     if poison:
         made._a.reshape(-1).view(np.uint8).fill(0xFF)

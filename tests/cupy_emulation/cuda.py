@@ -206,8 +206,7 @@ device = types.SimpleNamespace(Device=Device, get_device_id=device_state.current
 memory_module = types.SimpleNamespace(
     OutOfMemoryError=memory.OutOfMemoryError, MemoryPool=memory.MemoryPool, MemoryPointer=memory.MemoryPointer,
     Memory=memory.Memory, UnownedMemory=memory.UnownedMemory, BaseMemory=memory.BaseMemory,
-    PinnedMemoryPool=memory.PinnedMemoryPool, alloc=memory.alloc, set_allocator=memory.set_allocator,
-    get_allocator=memory.get_allocator, using_allocator=memory.using_allocator,
+    alloc=memory.alloc, set_allocator=memory.set_allocator, get_allocator=memory.get_allocator,
     _parse_limit_string=memory._parse_limit_string,
 )
 
