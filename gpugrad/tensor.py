@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes
-from .autograd import engine as _engine, function as _function
+from .autograd import engine as _engine, function as _custom_function, node as _node
 from .backends import is_cupy_array, to_host
 from .autograd.grad_mode import _state
 from .device import Device, device as to_device, get_default_device
@@ -204,7 +204,7 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
-        return _function._RemovableHandle(self._hooks, hook)
+        return _node._RemovableHandle(self._hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see ``gpugrad.autograd.backward``."""
@@ -405,8 +405,9 @@ def check_same_device(function, inputs) -> Device:
     return found
 
 
-_function.Tensor = Tensor
-_function.check_same_device = check_same_device
+_node.Tensor = Tensor
+_node.check_same_device = check_same_device
+_custom_function.Tensor = Tensor
 
 
 # ------------------------------------------------------------------ creation

@@ -12,7 +12,7 @@ it, and every backward node's gradients are checked for NaN and Inf. It is
 a debugging mode: both cost time, so leave it off in real runs.
 
 It is an optional layer, not a branch in the core: entering it wraps
-``Function._connect`` (to record the stack) and the engine's
+``ArrayFunction._connect`` (to record the stack) and the engine's
 ``_call_backward`` (to check the gradients) and leaving it restores them,
 so the default path has no anomaly code at all. ``interpose`` (below) is the
 small mechanism that does this; ``gpugrad.profiler`` uses it too, so layers
@@ -28,7 +28,7 @@ import sys
 import threading
 
 from . import engine
-from .function import Function
+from .node import ArrayFunction
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
            "set_detect_anomaly"]
@@ -84,15 +84,15 @@ def interpose(owner, attr: str, factory) -> LayerHandle:
     Several layers may wrap the same attribute; each wrapper is rebuilt from
     the untouched original whenever one is added or removed, so layers can be
     removed in any order, and once the last one goes the original object is
-    put back (``Function.__call__ is`` the very same function again).
+    put back (``ArrayFunction.__call__ is`` the very same function again).
 
     Args:
-        owner: a class or module, e.g. ``Function`` or ``gpugrad.autograd.engine``.
+        owner: a class or module, e.g. ``ArrayFunction`` or ``gpugrad.autograd.engine``.
         attr: the attribute to wrap, e.g. ``"__call__"``.
         factory: ``inner -> wrapper``; the wrapper must call ``inner`` with the same arguments.
 
     Example:
-        >>> handle = interpose(Function, "__call__", lambda inner: lambda self, *xs: inner(self, *xs))
+        >>> handle = interpose(ArrayFunction, "__call__", lambda inner: lambda self, *xs: inner(self, *xs))
         >>> handle.remove()
     """
     key = (id(owner), attr)
@@ -166,7 +166,7 @@ class AnomalyError(RuntimeError):
 
     Attributes:
         node_name: the backward node, e.g. ``"LogBackward0"``.
-        forward_op: the Function class that ran forward, e.g. ``"Log"``.
+        forward_op: the ArrayFunction class that ran forward, e.g. ``"Log"``.
         output_index: which of the node's gradients (one per forward input) was bad.
         kind: ``"nan"`` or ``"inf"``.
         location: ``"file.py:line"`` of the user code that created the node, or None if unknown.
@@ -198,7 +198,7 @@ def _switch(enabled: bool, check_nan: bool) -> None:
             _threads_on += 1
             if _threads_on == 1:
                 _handles = [
-                    interpose(Function, "_connect", _recording_creation),
+                    interpose(ArrayFunction, "_connect", _recording_creation),
                     interpose(engine, "_call_backward", _checking_gradients),
                 ]
         elif was and not enabled:
@@ -295,7 +295,7 @@ def _checking_gradients(inner):
 
 def _nonfinite(grad):
     """``"nan"``, ``"inf"`` or None for a gradient tensor (a device sync on GPU; this is debug mode)."""
-    if grad is None or grad.array.dtype.kind not in "fc":
+    if getattr(grad, "array", None) is None or grad.array.dtype.kind not in "fc":  # None, or a multi-output slot
         return None
     xp = grad.device.xp
     if bool(xp.isfinite(grad.array).all()):  # one pass in the common case

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from .function import AccumulateGrad, accumulator_of
+from .node import AccumulateGrad, accumulator_of
 from .grad_mode import _state
 
 # Bound on first use: the engine is imported by gpugrad.autograd, before the

@@ -61,7 +61,7 @@ Tensor.T = property(shape.T, doc="All dimensions reversed.")
 Tensor.mT = property(shape.mT, doc="The last two dimensions swapped.")
 Tensor.__hash__ = object.__hash__  # defining __eq__ above would otherwise leave Tensor unhashable
 
-# what ``gg.<name>`` exposes: the op functions, not the modules or Function classes
+# what ``gg.<name>`` exposes: the op functions, not the modules or ArrayFunction classes
 __all__ = sorted(
     name for name, value in dict(globals()).items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.node import ArrayFunction
 from ..tensor import Tensor, _wrap_dim
 
 
@@ -29,7 +29,7 @@ def _broadcast_axes(shape: tuple, target: tuple) -> tuple:
     return tuple(axes)
 
 
-class SumTo(Function):
+class SumTo(ArrayFunction):
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -45,7 +45,7 @@ class SumTo(Function):
         return expand(gy, self.in_shape)
 
 
-class Expand(Function):
+class Expand(ArrayFunction):
     view_of_input = True
 
     def __init__(self, shape):
@@ -101,7 +101,7 @@ def _shape_arg(shape) -> tuple:
 
 
 # ----------------------------------------------------------- reshaping
-class Reshape(Function):
+class Reshape(ArrayFunction):
     view_of_input = True
 
     def __init__(self, shape, backward_name=None):
@@ -183,7 +183,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return Reshape(shape[:d] + (1,) + shape[d:], "UnsqueezeBackward0")(x)
 
 
-class Permute(Function):
+class Permute(ArrayFunction):
     view_of_input = True
 
     def __init__(self, dims):
@@ -242,7 +242,7 @@ def contiguous(x: Tensor) -> Tensor:
     return Contiguous()(x)
 
 
-class Contiguous(Function):
+class Contiguous(ArrayFunction):
     backward_name = "CloneBackward0"
 
     def forward(self, x):
@@ -257,7 +257,7 @@ def clone(x: Tensor) -> Tensor:
     return Clone()(x)
 
 
-class Clone(Function):
+class Clone(ArrayFunction):
     def forward(self, x):
         return x.copy()
 
@@ -266,7 +266,7 @@ class Clone(Function):
 
 
 # ----------------------------------------------------------- joining & splitting
-class Cat(Function):
+class Cat(ArrayFunction):
     def __init__(self, dim):
         self.dim = dim
 
@@ -405,7 +405,7 @@ def normalize_index(x: Tensor, index):
     return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
 
 
-class GetItem(Function):
+class GetItem(ArrayFunction):
     backward_name = "IndexBackward0"
 
     def __init__(self, index, basic: bool):
@@ -422,7 +422,7 @@ class GetItem(Function):
         return IndexAdd(self.in_shape, self.index, self.basic)(gy)
 
 
-class IndexAdd(Function):
+class IndexAdd(ArrayFunction):
     """Scatter-add ``values`` into zeros of ``shape`` at ``index`` (repeated indices add up)."""
 
     backward_name = "IndexPutBackward0"
@@ -465,7 +465,7 @@ def getitem(x: Tensor, index) -> Tensor:
         raise IndexError(f"index {index!r} is out of range for a tensor of shape {tuple(x.shape)}: {exc}") from None
 
 
-class IndexPut(Function):
+class IndexPut(ArrayFunction):
     """Out-of-place ``x[index] = values``; ``Tensor.__setitem__`` writes the result back in place."""
 
     backward_name = "CopySlices"
