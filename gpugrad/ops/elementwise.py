@@ -308,10 +308,20 @@ def _mul_operator(a, b) -> Tensor:
     return mul(a, b)
 
 
+def _scale_by_alpha(op: str, a, b, alpha):
+    """``alpha * b``; as in PyTorch a float ``alpha`` is refused when both operands are integral."""
+    if isinstance(alpha, float) and dtypes.result_type(_as_number(a), _as_number(b)).category != dtypes.FLOAT:
+        raise RuntimeError(
+            f"{op}(): For integral input tensors, argument alpha must not be a floating point number "
+            f"(got alpha={alpha}); convert a tensor first (.float()) or pass an integer alpha"
+        )
+    return mul(b, alpha) if isinstance(b, Tensor) else _as_number(b) * alpha
+
+
 def add(a, b, alpha=1) -> Tensor:
     """``a + alpha * b`` with broadcasting."""
     if alpha != 1:
-        b = mul(b, alpha)
+        b = _scale_by_alpha("add", a, b, alpha)
     a, b = promote("add", a, b)
     return _apply("add", Add(), a, b)
 
@@ -331,7 +341,7 @@ def sub(a, b, alpha=1) -> Tensor:
     """``a - alpha * b`` with broadcasting."""
     _refuse_bool_subtraction(a, b)
     if alpha != 1:
-        b = mul(b, alpha)
+        b = _scale_by_alpha("sub", a, b, alpha)
     a, b = promote("sub", a, b)
     return _apply("sub", Sub(), a, b)
 
@@ -349,7 +359,7 @@ def rsub(x, other, alpha=1) -> Tensor:
     """
     _refuse_bool_subtraction(other, x)
     if alpha != 1:
-        x = mul(x, alpha)
+        x = _scale_by_alpha("rsub", other, x, alpha)
     x, other = promote("rsub", x, other)
     if isinstance(other, Tensor) or not isinstance(x, Tensor):
         return _apply("rsub", Rsub(), x, other)
