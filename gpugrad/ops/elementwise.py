@@ -432,6 +432,7 @@ class Log(ArrayFunction):
 
 class Log1p(ArrayFunction):
     saves_inputs = (0,)
+    backward_name = "Log1PBackward0"  # PyTorch's spelling
 
     def forward(self, x):
         return self.xp.log1p(x)
@@ -536,7 +537,7 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 def square(x: Tensor) -> Tensor:
-    return mul(x, x)
+    return pow(x, 2)  # not x * x: PyTorch's grad_fn here is PowBackward0
 
 
 def rsqrt(x: Tensor) -> Tensor:
@@ -730,6 +731,7 @@ class Softplus(ArrayFunction):
 
 class Clamp(ArrayFunction):
     saves_inputs = (0,)
+    backward_name = "ClampBackward1"  # PyTorch's name for number bounds (ClampBackward0 is for tensor bounds)
 
     def __init__(self, low, high):
         self.low, self.high = low, high
