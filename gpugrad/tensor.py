@@ -22,7 +22,7 @@ from . import dtypes
 from .autograd import engine as _engine, function as _custom_function, node as _node
 from .backends import is_cupy_array, to_host
 from .autograd.grad_mode import _state
-from .device import Device, device as to_device, get_default_device
+from .device import Device, get_default_device, resolve as to_device
 
 
 class Tensor:
@@ -237,6 +237,16 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
         return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:+.2f}"``: a 0-d tensor formats as its Python number, as in PyTorch.
+
+        Other tensors take only the empty spec (their repr); a one-element 1-d tensor
+        raises TypeError as in PyTorch: index it (``t[0]``) or call ``.item()``.
+        """
+        if self.array.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __float__(self) -> float:
         return float(self.item())

@@ -167,3 +167,19 @@ def test_data_read_and_written_inside_compile():
     eager = [step().item() for _ in range(4)]
     np.testing.assert_allclose(losses, eager, rtol=1e-6)
     np.testing.assert_allclose(w_compiled, w.tolist(), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ format()
+def test_format_spec_on_a_0d_tensor_formats_its_number():
+    loss = gg.tensor(3.14159)
+    assert format(loss, "+.2f") == "+3.14" and f"{loss:.1e}" == "3.1e+00" and f"{gg.tensor(7):03d}" == "007"
+    assert f"{gg.tensor([1.0, 2.0])}" == repr(gg.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="unsupported format string"):
+        format(gg.tensor([1.0]), "+.2f")  # as in PyTorch: only 0-d tensors take a spec
+
+
+def test_format_matches_torch():
+    torch = pytest.importorskip("torch")
+    for spec in ["+.2f", ".3e", "", "8.1f"]:
+        assert format(gg.tensor(-2.71828), spec) == format(torch.tensor(-2.71828), spec)
+    assert f"{gg.tensor(5)}" == f"{torch.tensor(5)}"

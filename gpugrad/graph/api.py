@@ -19,7 +19,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.node import AccumulateGrad, ArrayFunction
 from ..device import cpu, get_default_device
-from ..device import device as device_of
+from ..device import resolve as device_of
 from .executor import Executor
 from .ir import Node, format_nodes, to_dot
 from .passes import Program, optimize
