@@ -342,3 +342,22 @@ def test_parity_with_torch():
     (a * 3 + b).sum().backward()
     (ta * 3 + tb).sum().backward()
     np.testing.assert_allclose(x.grad.tolist(), tx.grad.tolist())
+
+
+def test_custom_functions_inside_compile_match_eager():
+    w = leaf([0.5, -1.0])
+    opt = gg.optim.SGD([w], lr=0.01)
+
+    def step():
+        pos, neg = SplitSigns.apply(w)
+        loss = Cube.apply(pos).sum() + neg.pow(2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = gg.compile(step)
+    traced = [compiled().item() for _ in range(5)]
+    assert compiled.replays >= 1
+    w.data = gg.tensor([0.5, -1.0], dtype=gg.float64)
+    np.testing.assert_allclose(traced, [step().item() for _ in range(5)], rtol=1e-12)
