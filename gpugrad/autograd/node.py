@@ -3,8 +3,9 @@
 ``ArrayFunction`` is the engine's own base class for built-in ops; it is not
 PyTorch's ``torch.autograd.Function`` (that one, with ``ctx`` and
 ``@staticmethod`` forward/backward on tensors, is ``gpugrad.autograd.Function``
-in ``autograd/function.py``, built on the ``Node`` here). An ArrayFunction subclass writes ``forward`` on raw arrays (NumPy or CuPy, through the
-array module of the inputs) and ``backward`` with gpugrad ops on tensors, so
+in ``autograd/function.py``, built on the ``Node`` here). An ArrayFunction
+subclass writes ``forward`` on raw arrays (NumPy or CuPy, through the array
+module of the inputs) and ``backward`` with gpugrad ops on tensors, so
 gradients are differentiable themselves (``create_graph=True``) for free::
 
     class Sin(ArrayFunction):

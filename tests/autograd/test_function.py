@@ -225,28 +225,24 @@ def test_saved_tensors_are_freed_after_backward():
 
 
 def test_backward_result_errors():
-    class TooFew(gg.autograd.Function):
+    class Returns(gg.autograd.Function):
+        """backward returns what the non-tensor argument ``make(grad)`` builds."""
+
         @staticmethod
-        def forward(ctx, x, c):
-            return x * c
+        def forward(ctx, x, make):
+            ctx.make = make
+            return x * 2
 
         @staticmethod
         def backward(ctx, grad):
-            return grad
-
-    class GradForNumber(gg.autograd.Function):
-        @staticmethod
-        def forward(ctx, x, c):
-            return x * c
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad, grad
+            return ctx.make(grad)
 
     with pytest.raises(RuntimeError, match=r"incorrect number of gradients \(expected 2, got 1\)"):
-        TooFew.apply(leaf([1.0]), 2.0).backward()
+        Returns.apply(leaf([1.0]), lambda g: g).backward()
     with pytest.raises(RuntimeError, match="different than None at position 2"):
-        GradForNumber.apply(leaf([1.0]), 2.0).backward()
+        Returns.apply(leaf([1.0]), lambda g: (g, g)).backward()
+    with pytest.raises(TypeError, match="returned a float as gradient 0"):
+        Returns.apply(leaf([1.0]), lambda g: (1.0, None)).backward()
 
 
 def test_once_differentiable_raises_only_on_the_second_derivative():
