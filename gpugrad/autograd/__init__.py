@@ -18,7 +18,7 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .variable import Variable
 
 __all__ = [
-    "AccumulateGrad", "Function", "FunctionCtx", "GradcheckError", "Node", "backward", "detect_anomaly", "enable_grad", "grad",
-    "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly",
-    "gradcheck", "gradgradcheck", "once_differentiable", "is_grad_enabled", "no_grad", "set_grad_enabled", "Variable",
+    "AccumulateGrad", "Function", "FunctionCtx", "GradcheckError", "Node", "Variable", "backward", "detect_anomaly",
+    "enable_grad", "grad", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly",
+    "gradcheck", "gradgradcheck", "once_differentiable", "is_grad_enabled", "no_grad", "set_grad_enabled",
 ]

@@ -174,9 +174,11 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     else:
         dims = {_wrap_dim("squeeze", d, x.array.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    if new == shape:
+        return x
     # PyTorch's names: SqueezeBackward0 for all dims, 1 for one dim, 2 for a tuple of dims
     name = "SqueezeBackward0" if dim is None else "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1"
-    return x if new == shape else Reshape(new, name)(x)
+    return Reshape(new, name)(x)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -371,7 +373,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
                 f"split(): split_with_sizes expects split_sizes to sum exactly to {total} "
                 f"(input tensor's size at dimension {d}), but got split_sizes={sizes}"
             )
-    return _pieces(x, d, sizes, "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0")
+    name = "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0"
+    return _pieces(x, d, sizes, name)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:

@@ -9,7 +9,7 @@ import gpugrad as gg
 CASES = [
     "x[0]", "x[-1]", "x[1:, 0]", "x[:, 0]", "x[0, :]", "x[..., 0]", "x[0][1]", "x[:, None, 0]",  # Select
     "x[1:]", "x[:]", "x[0, 1:]", "x[:, 1:2]", "x[::2]", "x.narrow(0, 0, 1)",                      # Slice
-    "x[None]", "x[0, None]", "x[...]", "x[:, 0:3]", "x[idx]", "x[x > 0]",                         # Unsqueeze, Alias, Index
+    "x[None]", "x[0, None]", "x[...]", "x[:, 0:3]", "x[idx]", "x[x > 0]",  # Unsqueeze, Alias, Index
     "x.t()", "x.transpose(0, 1)", "x.mT", "x.T", "x.reshape(6)", "x.view(6)", "x.flatten()",
     "x[None].squeeze()", "x[None].squeeze(0)", "x[None].squeeze((0,))", "x.unsqueeze(0)",
     "lib.stack([x, x])", "lib.cat([x, x])", "x.split(1)[0]", "x.split([1, 1])[1]", "x.chunk(2)[0]",
