@@ -235,7 +235,7 @@ class FunctionBackward(Node):
             for k, t in enumerate(wrapped):
                 if differentiable[k]:
                     t.grad_fn = _OutputSlot(self, k, len(wrapped), t.array.shape)
-        ctx._saved = tuple(self._saved_entry(t, outputs, wrapped) for t in ctx._to_save)
+        ctx._saved = tuple(self._saved_entry(t, wrapped) for t in ctx._to_save)
         ctx._to_save = ()
         return wrapped[0] if single else tuple(wrapped)
 
@@ -260,12 +260,13 @@ class FunctionBackward(Node):
         out.requires_grad, out.grad_fn = True, self
         return out
 
-    def _saved_entry(self, t, outputs, wrapped):
+    @staticmethod
+    def _saved_entry(t, wrapped):
+        """How one saved tensor is kept: an output (not an input returned as it was) by its array."""
         if t is None:
             return ("none", None, None)
-        for k, out in enumerate(outputs):
-            if t is out or t is wrapped[k]:
-                w = wrapped[k]
+        for w in wrapped:
+            if t is w and w.grad_fn is not None:
                 return ("output", (w.array, w.device, w._version, weakref.ref(w.grad_fn)), w._version[0])
         return ("tensor", t, t._version[0])
 

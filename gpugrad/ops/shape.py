@@ -433,10 +433,12 @@ class GetItem(ArrayFunction):
 
     def forward(self, x):
         self.in_shape = x.shape
-        out = x[self.index]
-        if self.basic and "backward_name" not in self.__dict__:
-            self.backward_name = _view_index_name(self.index, x.shape)
-        return out
+        return x[self.index]
+
+    def name(self) -> str:
+        if self.basic and "backward_name" not in self.__dict__:  # worked out when asked: indexing is hot
+            return _view_index_name(self.index, self.in_shape)
+        return super().name()
 
     def backward(self, gy):
         return IndexAdd(self.in_shape, self.index, self.basic)(gy)

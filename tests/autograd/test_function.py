@@ -357,3 +357,20 @@ def test_custom_functions_inside_compile_match_eager():
     assert compiled.replays >= 1
     w.data = gg.tensor([0.5, -1.0], dtype=gg.float64)
     np.testing.assert_allclose(traced, [step().item() for _ in range(5)], rtol=1e-12)
+
+
+def test_an_input_saved_and_returned_unchanged_is_still_the_input_for_double_backward():
+    class KeepAndSquare(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x, x * x
+
+        @staticmethod
+        def backward(ctx, g_same, g_square):
+            (x,) = ctx.saved_tensors
+            return g_same + g_square * 2 * x
+
+    x = leaf([1.5, -2.0])
+    assert gg.autograd.gradcheck(KeepAndSquare.apply, (x,))
+    assert gg.autograd.gradgradcheck(KeepAndSquare.apply, (x,))
