@@ -369,8 +369,12 @@ def test_an_input_saved_and_returned_unchanged_is_still_the_input_for_double_bac
         @staticmethod
         def backward(ctx, g_same, g_square):
             (x,) = ctx.saved_tensors
+            ctx.saved_was_leaf = x.is_leaf
             return g_same + g_square * 2 * x
 
     x = leaf([1.5, -2.0])
+    same, _ = KeepAndSquare.apply(x)
+    same.sum().backward()
+    assert same.grad_fn.ctx.saved_was_leaf  # x itself, not the output that aliases it
     assert gg.autograd.gradcheck(KeepAndSquare.apply, (x,))
     assert gg.autograd.gradgradcheck(KeepAndSquare.apply, (x,))
