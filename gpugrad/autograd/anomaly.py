@@ -28,6 +28,7 @@ import sys
 import threading
 
 from . import engine
+from .function import FunctionBackward
 from .node import ArrayFunction
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
@@ -199,6 +200,7 @@ def _switch(enabled: bool, check_nan: bool) -> None:
             if _threads_on == 1:
                 _handles = [
                     interpose(ArrayFunction, "_connect", _recording_creation),
+                    interpose(FunctionBackward, "connect", _recording_custom_creation),
                     interpose(engine, "_call_backward", _checking_gradients),
                 ]
         elif was and not enabled:
@@ -272,6 +274,19 @@ def _recording_creation(inner):
     return _connect
 
 
+def _recording_custom_creation(inner):
+    """The same for a custom gg.autograd.Function's node, made when its ``apply`` connects the outputs."""
+
+    @functools.wraps(inner)
+    def connect(self, output):
+        result = inner(self, output)
+        if _state.enabled:
+            self._anomaly_frames = user_frames()
+        return result
+
+    return connect
+
+
 def _checking_gradients(inner):
     @functools.wraps(inner)
     def _call_backward(node, g, retain_graph):
@@ -312,12 +327,12 @@ def _creation_text(node) -> str:
     frames = getattr(node, "_anomaly_frames", None)
     if not frames:
         return (
-            f"The forward op {type(node).__name__} was created before anomaly detection was switched on, "
+            f"The forward op {_forward_name(node)} was created before anomaly detection was switched on, "
             "so no traceback was recorded; enter detect_anomaly() before running forward."
         )
     filename, lineno, function = frames[0]
     return (
-        f"The forward op {type(node).__name__} that created this node ran at {filename}:{lineno}, in {function}.\n"
+        f"The forward op {_forward_name(node)} that created this node ran at {filename}:{lineno}, in {function}.\n"
         "Traceback of forward call that caused the error (most recent call last):\n" + format_frames(frames)
     )
 
@@ -331,4 +346,9 @@ def _anomaly_error(node, index: int, kind: str) -> AnomalyError:
         + "\nCommon causes: log, sqrt, pow or division at 0, 0 * inf, exp overflow; guard the forward input "
         "(e.g. x.clamp(min=1e-12)) or use a stable form (gg.log_softmax, gg.logsumexp, gg.softplus)."
     )
-    return AnomalyError(message, node.name(), type(node).__name__, index, kind, location)
+    return AnomalyError(message, node.name(), _forward_name(node), index, kind, location)
+
+
+def _forward_name(node) -> str:
+    """The op that ran forward: the ArrayFunction class, or the custom Function class behind its node."""
+    return getattr(node, "function_cls", type(node)).__name__

@@ -114,7 +114,7 @@ class _FunctionMeta(type):
     def __init__(cls, name, bases, namespace):
         super().__init__(name, bases, namespace)
         forward = namespace.get("forward")
-        if forward is not None and not isinstance(forward, staticmethod):
+        if forward is not None and not isinstance(forward, (staticmethod, classmethod)):
             raise TypeError(
                 f"{name}.forward must be a @staticmethod taking ctx first, as in torch.autograd.Function "
                 "(the non-static style is deprecated in PyTorch too). Built-in gpugrad ops, whose forward runs "

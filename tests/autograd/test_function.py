@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import weakref
 
 import numpy as np
@@ -378,3 +379,25 @@ def test_an_input_saved_and_returned_unchanged_is_still_the_input_for_double_bac
     assert same.grad_fn.ctx.saved_was_leaf  # x itself, not the output that aliases it
     assert gg.autograd.gradcheck(KeepAndSquare.apply, (x,))
     assert gg.autograd.gradgradcheck(KeepAndSquare.apply, (x,))
+
+
+def test_anomaly_mode_names_the_custom_function_and_its_line():
+    class BadLog(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.log()
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad / x
+
+    x = leaf([0.0, 1.0])
+    with gg.autograd.detect_anomaly(), np.errstate(divide="ignore"):
+        y = BadLog.apply(x)  # the line the error must name
+        line = inspect.currentframe().f_lineno - 1
+        with pytest.raises(gg.autograd.anomaly.AnomalyError) as info:
+            y.sum().backward()
+    assert info.value.node_name == "BadLogBackward" and info.value.forward_op == "BadLog"
+    assert info.value.location.endswith(f"test_function.py:{line}")
