@@ -168,6 +168,11 @@ class Tensor:
                 f"Tensor.data: expected a Tensor to assign, got {type(value).__name__}; "
                 "wrap it first with gg.tensor(value, device=...)"
             )
+        if self.requires_grad and value.array.dtype.kind != "f":
+            raise RuntimeError(
+                f"data set to a tensor that requires gradients must be floating point or complex dtype, "
+                f"got {value.dtype}; convert it first (.to({self.dtype}))"
+            )
         self.array = value.array
         self.device = value.device
 

@@ -98,6 +98,19 @@ def test_assigning_data_replaces_values_and_keeps_the_leaf():
     assert p.grad.tolist() == [2.0, 2.0, 2.0]
     with pytest.raises(TypeError, match="expected a Tensor"):
         p.data = [1.0, 2.0]
+    with pytest.raises(RuntimeError, match="must be floating point"):
+        p.data = gg.zeros(3, dtype=gg.int64)  # as in PyTorch, while p requires grad
+    q = gg.ones(2)
+    q.data = gg.zeros(2, dtype=gg.int64)
+    assert q.dtype == gg.int64
+
+
+def test_backward_reads_data_assigned_after_forward_as_pytorch_does():
+    y = gg.ones(2, requires_grad=True)
+    loss = (y * y).sum()
+    y.data = gg.ones(2) * 3  # the saved y is the same tensor, now with the new values
+    loss.backward()
+    assert y.grad.tolist() == [6.0, 6.0]
 
 
 def test_data_of_a_non_leaf():

@@ -36,6 +36,8 @@ _INPUT_NAMES = ("x", "a", "t", "tensor")
 _OTHER_NAMES = ("b", "y")
 # PyTorch's keyword names for a variadic shape or dims parameter
 _VARARG_ALIASES = {"shape": ("shape", "size"), "dims": ("dims",), "sizes": ("sizes", "size")}
+# other parameters PyTorch spells differently in places (Tensor.split's is split_size)
+_PARAMETER_ALIASES = {"split_size_or_sections": "split_size"}
 
 
 def torch_function(fn):
@@ -88,6 +90,7 @@ def _keyword_plan(fn, method: bool):
         aliases["axis"] = "dim"
     if "keepdim" in params and "keepdims" not in params:
         aliases["keepdims"] = "keepdim"
+    aliases.update((alias, name) for name, alias in _PARAMETER_ALIASES.items() if name in params)
     vararg = next((n for n, p in params.items() if p.kind == p.VAR_POSITIONAL), None)
     if vararg is None:
         return aliases, None, ()

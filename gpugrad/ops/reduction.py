@@ -84,7 +84,10 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # no
     return Sum(_dims("sum", x, dim), keepdim)(x)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The mean over all elements or over ``dim``; ``dtype`` casts first (needed for integer tensors)."""
+    if dtype is not None:
+        x = x.to(dtype)
     if x.array.dtype.kind != "f":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or "

@@ -101,6 +101,8 @@ METHOD_CASES = {
     "transpose": ("transpose", lambda lib, x, y: ((), {"dim0": 1, "dim1": 0})),
     "unsqueeze": ("unsqueeze", lambda lib, x, y: ((), {"dim": -1})),
     "flatten": ("flatten", lambda lib, x, y: ((), {"start_dim": 0})),
+    "split split_size": ("split", lambda lib, x, y: ((), {"split_size": 2, "dim": 1})),
+    "mean dtype": ("mean", lambda lib, x, y: ((), {"dtype": lib.float64})),
     "add_ alpha": ("add_", lambda lib, x, y: ((y,), {"alpha": 2})),
     "sub_ other alpha": ("sub_", lambda lib, x, y: ((), {"other": y, "alpha": 0.5})),
 }
