@@ -51,8 +51,12 @@ def torch_method(fn):
 
 
 def _wrap(fn, with_out: bool):
-    aliases, vararg, leading = _keyword_plan(fn, method=not with_out)
-    takes_out = with_out and "out" not in inspect.signature(fn).parameters
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: left as it is
+        return fn
+    aliases, vararg, leading = _keyword_plan(params, method=not with_out)
+    takes_out = with_out and "out" not in params
     if not aliases and vararg is None and not takes_out:
         return fn
 
@@ -70,12 +74,8 @@ def _wrap(fn, with_out: bool):
     return op
 
 
-def _keyword_plan(fn, method: bool):
+def _keyword_plan(params, method: bool):
     """(keyword aliases -> parameter name, (vararg name, its keyword names) or None, parameters before it)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # a builtin without a signature: nothing to translate
-        return {}, None, ()
     names = [n for n, p in params.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     aliases = {}
     if "input" not in params and not method:  # where(condition, a, b): input is the second parameter
