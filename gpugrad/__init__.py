@@ -22,6 +22,7 @@ from .dtypes import (
 from .ops import *  # noqa: F401,F403 - the functional op set under gg.
 from .ops import _METHODS  # noqa: F401 - installs the Tensor methods
 from .tensor import Tensor, tensor
+from .tensor_types import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 
 from . import nn, optim  # noqa: E402 - they build on the op set above
 from . import profiler, viz  # noqa: E402 - optional layers over the tensor and the tape

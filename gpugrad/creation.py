@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backends, dtypes
-from .device import device as to_device, get_default_device
+from .device import get_default_device, resolve as to_device
 from .tensor import Tensor, tensor
 
 _seed = None

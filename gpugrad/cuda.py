@@ -12,7 +12,7 @@ is then False and ``device_count()`` 0; the others raise one clear error.
 from __future__ import annotations
 
 from .backends import cupy_import
-from .device import current_cuda_index, device, set_current_cuda_index
+from .device import current_cuda_index, resolve, set_current_cuda_index
 
 
 def is_available() -> bool:
@@ -34,7 +34,7 @@ def _require(index=None) -> int:
         raise RuntimeError(f"gg.cuda: no usable CUDA device: {unavailable_reason()}")
     if index is None:
         return current_cuda_index()
-    return device(index).index
+    return resolve(index).index
 
 
 def current_device() -> int:

@@ -8,6 +8,10 @@
 
 Device objects are interned, so ``a.device is b.device`` is the fast check
 ops use, and a device compares equal to its string form (``t.device == "cpu"``).
+
+``gg.device("cuda")`` can be built and inspected on a machine without a GPU,
+as in PyTorch; the error (with its reason and fix) comes when something is
+allocated on it. Code that allocates resolves devices with :func:`resolve`.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ class Device:
                 other = device(other)
             except (ValueError, RuntimeError):
                 return False
-        return self is other
+        return self is other or isinstance(other, Device) and self._name == other._name
 
     def __hash__(self) -> int:
         return hash(self._name)
@@ -126,7 +130,10 @@ def _cuda(index: int) -> Device:
 
 
 def device(spec="cpu", index: int | None = None) -> Device:
-    """Parse a device: ``"cpu"``, ``"cuda"`` (= the current CUDA device, 0 unless set), ``"cuda:1"`` or ``"auto"``.
+    """A device: ``"cpu"``, ``"cuda"`` (= the current CUDA device, 0 unless set), ``"cuda:1"`` or ``"auto"``.
+
+    A CUDA device can be built and inspected without a usable GPU (as ``torch.device``);
+    allocating on it then raises, saying why CUDA is not usable and what to do.
 
     Args:
         spec: a string as above, a Device, or an int (a CUDA ordinal, as in PyTorch).
@@ -134,23 +141,49 @@ def device(spec="cpu", index: int | None = None) -> Device:
 
     Raises:
         ValueError: for a string that names no device.
-        RuntimeError: for a CUDA device when CUDA is not usable, with the reason and the fix.
 
     Example:
-        >>> gg.device("cuda:0")   # on a machine with no GPU
+        >>> d = gg.device("cuda")          # fine on a machine with no GPU
+        >>> d.type, d.index
+        ('cuda', 0)
+        >>> gg.zeros(2, device=d)          # there, this raises
         RuntimeError: cannot use device 'cuda:0': CuPy is not installed (...); install the CUDA extra ...
     """
+    return _parse(spec, index, _cuda_or_unusable)
+
+
+def resolve(spec="cpu", index: int | None = None) -> Device:
+    """The interned, usable Device for ``spec`` (as :func:`device`), for code that allocates on it.
+
+    Raises:
+        RuntimeError: for a CUDA device when CUDA is not usable, with the reason and the fix.
+    """
+    if isinstance(spec, Device) and (spec.type == "cpu" or _cuda_devices.get(spec.index) is spec):
+        return spec  # the common case: an interned device
+    return _parse(spec, index, _cuda)
+
+
+def _cuda_or_unusable(index: int) -> Device:
+    """The CUDA device ``index``, or a Device naming it that cannot allocate (no usable GPU)."""
+    try:
+        return _cuda(index)
+    except RuntimeError:
+        return Device("cuda", index)
+
+
+def _parse(spec, index, cuda) -> Device:
+    """Parse a device spec; ``cuda(index)`` makes CUDA devices (strict or not)."""
     if isinstance(spec, Device):
-        return spec
+        return spec if spec.type == "cpu" else cuda(spec.index)
     if isinstance(spec, int) and not isinstance(spec, bool):
-        return _cuda(spec)
+        return cuda(spec)
     if not isinstance(spec, str):
         raise TypeError(f"device(): expected a string like 'cpu' or 'cuda:0', got {type(spec).__name__}")
     text = spec.strip().lower()
     if text == "cpu" and index is None:
         return _CPU
     if text == "auto":
-        return _cuda(0) if cupy_import.available() else _CPU
+        return cuda(0) if cupy_import.available() else _CPU
     kind, _, ordinal = text.partition(":")
     if kind == "cuda":
         if ordinal and index is not None:
@@ -158,8 +191,8 @@ def device(spec="cpu", index: int | None = None) -> Device:
         if ordinal:
             if not ordinal.isdigit():
                 raise ValueError(f"device(): bad CUDA index in {spec!r}; write 'cuda' or 'cuda:N' with N >= 0")
-            return _cuda(int(ordinal))
-        return _cuda(index if index is not None else current_cuda_index())
+            return cuda(int(ordinal))
+        return cuda(index if index is not None else current_cuda_index())
     raise ValueError(f"device(): unknown device {spec!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'")
 
 
@@ -188,7 +221,7 @@ def set_default_device(spec) -> None:
         >>> gg.set_default_device("auto")   # the GPU when there is one
     """
     global _default_device
-    _default_device = device(spec)
+    _default_device = resolve(spec)
 
 
 def cpu() -> Device:

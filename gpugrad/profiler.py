@@ -9,7 +9,7 @@
     >>> print(prof.transfers())                      # every host<->device copy and implicit sync, by line
 
 What is counted:
-    * every ``Function`` call (the differentiable ops), by class name (``Mul``), with
+    * every ``ArrayFunction`` call (the built-in differentiable ops), by class name (``Mul``), with
       the bytes its output newly allocated (0 for a view of an input). Ops that run
       while backward runs are listed with kind "backward";
     * every backward node the engine runs, by its ``grad_fn`` name (``MulBackward0``),
@@ -27,11 +27,11 @@ so its time is the GPU's (this serialises the GPU with Python while profiling, a
 any per-op timing must). Self time is the total minus the time of ops nested inside
 (the ops a backward node runs).
 
-Differences from ``torch.profiler``: op names are gpugrad's Function classes, not
+Differences from ``torch.profiler``: op names are gpugrad's ArrayFunction classes, not
 ``aten::`` kernels; only the thread that entered ``profile()`` is recorded; and the
 transfer ledger is gpugrad's own.
 
-The profiler is an optional layer: entering ``profile()`` wraps ``Function.__call__``,
+The profiler is an optional layer: entering ``profile()`` wraps ``ArrayFunction.__call__``,
 a few engine functions and the Tensor read methods, and leaving it puts the
 originals back, so code outside a profile runs exactly as if this module did not exist.
 """
@@ -47,7 +47,7 @@ import time
 
 from .autograd import engine
 from .autograd.anomaly import _is_internal, interpose
-from .autograd.function import Function
+from .autograd.node import ArrayFunction
 from .backends import transfers as _transfer_counter
 from .tensor import Tensor
 
@@ -377,7 +377,7 @@ def _open(prof: profile) -> None:
         _profiles_open += 1
         if _profiles_open == 1:
             _handles = [
-                interpose(Function, "__call__", _timing_op),
+                interpose(ArrayFunction, "__call__", _timing_op),
                 interpose(engine, "_call_backward", _timing_node),
                 interpose(engine, "_accumulate", _timing_accumulate),
                 interpose(engine, "_run", _timing_backward_pass),

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import dtypes
 from .backends import to_host
-from .device import Device, device as to_device
+from .device import Device, resolve as to_device
 from .tensor import Tensor
 
 MAGIC = "gpugrad-checkpoint"

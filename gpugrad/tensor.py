@@ -19,10 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes
-from .autograd import engine as _engine, function as _function
+from .autograd import engine as _engine, function as _custom_function, node as _node
 from .backends import cupy, is_cupy_array, to_host
 from .autograd.grad_mode import _state
-from .device import Device, device as to_device, get_default_device
+from .device import Device, get_default_device, resolve as to_device
 
 
 class Tensor:
@@ -168,6 +168,11 @@ class Tensor:
                 f"Tensor.data: expected a Tensor to assign, got {type(value).__name__}; "
                 "wrap it first with gg.tensor(value, device=...)"
             )
+        if self.requires_grad and value.array.dtype.kind != "f":
+            raise RuntimeError(
+                f"data set to a tensor that requires gradients must be floating point or complex dtype, "
+                f"got {value.dtype}; convert it first (.to({self.dtype}))"
+            )
         self.array = value.array
         self.device = value.device
 
@@ -204,7 +209,7 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
-        return _function._RemovableHandle(self._hooks, hook)
+        return _node._RemovableHandle(self._hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see ``gpugrad.autograd.backward``."""
@@ -237,6 +242,16 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
         return array if dtype is None else array.astype(dtype, copy=False)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:+.2f}"``: a 0-d tensor formats as its Python number, as in PyTorch.
+
+        Other tensors take only the empty spec (their repr); a one-element 1-d tensor
+        raises TypeError as in PyTorch: index it (``t[0]``) or call ``.item()``.
+        """
+        if self.array.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -405,8 +420,9 @@ def check_same_device(function, inputs) -> Device:
     return found
 
 
-_function.Tensor = Tensor
-_function.check_same_device = check_same_device
+_node.Tensor = Tensor
+_node.check_same_device = check_same_device
+_custom_function.Tensor = Tensor
 
 
 # ------------------------------------------------------------------ creation

@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 
-from .autograd.function import AccumulateGrad, Node
+from .autograd.node import AccumulateGrad, Node
 from .tensor import Tensor
 
 __all__ = ["GraphvizNotFoundError", "render", "to_dot"]

@@ -75,3 +75,16 @@ def test_out_of_memory_is_retried_then_reported_with_numbers_and_advice():
     with pytest.raises(OutOfMemoryError, match=r"CUDA out of memory in .*In use by tensors: .*Try a smaller batch"):
         gg.expand(x, too_big).contiguous()
     assert (x + 1).item() == 2.0  # the device still works afterwards
+
+
+@needs_no_gpu
+def test_a_cuda_device_can_be_built_and_inspected_without_a_gpu():
+    d = gg.device("cuda")
+    assert (d.type, d.index, str(d)) == ("cuda", 0, "cuda:0") and repr(d) == "device(type='cuda', index=0)"
+    assert d == "cuda:0" and d == gg.device("cuda:0") and gg.device("cuda", 1).index == 1 and d != "cpu"
+    assert gg.device(gg.device("cuda:2")).index == 2 and hash(d) == hash(gg.device("cuda:0"))
+    for allocate in (lambda: gg.zeros(2, device=d), lambda: gg.ones(2).to(d), lambda: gg.ones(2).cuda(),
+                     lambda: gg.tensor([1.0], device=d), lambda: gg.set_default_device(d)):
+        with pytest.raises(RuntimeError, match=r"cannot use device 'cuda:0': .*"):
+            allocate()
+    assert gg.get_default_device() is gg.device("cpu")

@@ -14,7 +14,7 @@ import gpugrad as gg
 import gpugrad.autograd.anomaly as anomaly
 import gpugrad.profiler as profiler
 from gpugrad.autograd import engine
-from gpugrad.autograd.function import Function
+from gpugrad.autograd.node import ArrayFunction
 from gpugrad.backends import transfers
 from gpugrad.tensor import Tensor
 
@@ -28,7 +28,7 @@ def _here() -> int:
 
 def _pristine() -> tuple:
     return (
-        Function.__dict__["__call__"], engine._call_backward, engine._accumulate, engine._run,
+        ArrayFunction.__dict__["__call__"], engine._call_backward, engine._accumulate, engine._run,
         *(Tensor.__dict__[m] for m in READ_METHODS), tuple(transfers.listeners),
     )
 

@@ -1,4 +1,7 @@
-"""Autograd: the tape (Function nodes), the engine, grad mode and gradient checks.
+"""Autograd: the tape (nodes), the engine, grad mode, gradient checks and PyTorch's custom ``Function``.
+
+``gg.autograd.Function`` is PyTorch's ``torch.autograd.Function`` (static forward/backward
+with a ``ctx``); the built-in ops subclass the engine's array-level ``node.ArrayFunction``.
 
     >>> x = gg.tensor(3.0, requires_grad=True)
     >>> (dx,) = gg.autograd.grad(x ** 3, x, create_graph=True)    # 27
@@ -7,12 +10,15 @@
 
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import backward, grad
-from .function import AccumulateGrad, Function, Node
+from . import function
+from .function import Function, FunctionCtx, once_differentiable
+from .node import AccumulateGrad, Node
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
-    "AccumulateGrad", "Function", "GradcheckError", "Node", "backward", "detect_anomaly", "enable_grad", "grad",
-    "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly",
-    "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled",
+    "AccumulateGrad", "Function", "FunctionCtx", "GradcheckError", "Node", "Variable", "backward", "detect_anomaly",
+    "enable_grad", "grad", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly",
+    "gradcheck", "gradgradcheck", "once_differentiable", "is_grad_enabled", "no_grad", "set_grad_enabled",
 ]

@@ -12,7 +12,7 @@ it, and every backward node's gradients are checked for NaN and Inf. It is
 a debugging mode: both cost time, so leave it off in real runs.
 
 It is an optional layer, not a branch in the core: entering it wraps
-``Function._connect`` (to record the stack) and the engine's
+``ArrayFunction._connect`` (to record the stack) and the engine's
 ``_call_backward`` (to check the gradients) and leaving it restores them,
 so the default path has no anomaly code at all. ``interpose`` (below) is the
 small mechanism that does this; ``gpugrad.profiler`` uses it too, so layers
@@ -28,7 +28,8 @@ import sys
 import threading
 
 from . import engine
-from .function import Function
+from .function import FunctionBackward
+from .node import ArrayFunction
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
            "set_detect_anomaly"]
@@ -84,15 +85,15 @@ def interpose(owner, attr: str, factory) -> LayerHandle:
     Several layers may wrap the same attribute; each wrapper is rebuilt from
     the untouched original whenever one is added or removed, so layers can be
     removed in any order, and once the last one goes the original object is
-    put back (``Function.__call__ is`` the very same function again).
+    put back (``ArrayFunction.__call__ is`` the very same function again).
 
     Args:
-        owner: a class or module, e.g. ``Function`` or ``gpugrad.autograd.engine``.
+        owner: a class or module, e.g. ``ArrayFunction`` or ``gpugrad.autograd.engine``.
         attr: the attribute to wrap, e.g. ``"__call__"``.
         factory: ``inner -> wrapper``; the wrapper must call ``inner`` with the same arguments.
 
     Example:
-        >>> handle = interpose(Function, "__call__", lambda inner: lambda self, *xs: inner(self, *xs))
+        >>> handle = interpose(ArrayFunction, "__call__", lambda inner: lambda self, *xs: inner(self, *xs))
         >>> handle.remove()
     """
     key = (id(owner), attr)
@@ -166,7 +167,7 @@ class AnomalyError(RuntimeError):
 
     Attributes:
         node_name: the backward node, e.g. ``"LogBackward0"``.
-        forward_op: the Function class that ran forward, e.g. ``"Log"``.
+        forward_op: the ArrayFunction class that ran forward, e.g. ``"Log"``.
         output_index: which of the node's gradients (one per forward input) was bad.
         kind: ``"nan"`` or ``"inf"``.
         location: ``"file.py:line"`` of the user code that created the node, or None if unknown.
@@ -198,7 +199,8 @@ def _switch(enabled: bool, check_nan: bool) -> None:
             _threads_on += 1
             if _threads_on == 1:
                 _handles = [
-                    interpose(Function, "_connect", _recording_creation),
+                    interpose(ArrayFunction, "_connect", _recording_creation),
+                    interpose(FunctionBackward, "connect", _recording_custom_creation),
                     interpose(engine, "_call_backward", _checking_gradients),
                 ]
         elif was and not enabled:
@@ -272,6 +274,19 @@ def _recording_creation(inner):
     return _connect
 
 
+def _recording_custom_creation(inner):
+    """The same for a custom gg.autograd.Function's node, made when its ``apply`` connects the outputs."""
+
+    @functools.wraps(inner)
+    def connect(self, output):
+        result = inner(self, output)
+        if _state.enabled:
+            self._anomaly_frames = user_frames()
+        return result
+
+    return connect
+
+
 def _checking_gradients(inner):
     @functools.wraps(inner)
     def _call_backward(node, g, retain_graph):
@@ -295,7 +310,7 @@ def _checking_gradients(inner):
 
 def _nonfinite(grad):
     """``"nan"``, ``"inf"`` or None for a gradient tensor (a device sync on GPU; this is debug mode)."""
-    if grad is None or grad.array.dtype.kind not in "fc":
+    if getattr(grad, "array", None) is None or grad.array.dtype.kind not in "fc":  # None, or a multi-output slot
         return None
     xp = grad.device.xp
     if bool(xp.isfinite(grad.array).all()):  # one pass in the common case
@@ -312,12 +327,12 @@ def _creation_text(node) -> str:
     frames = getattr(node, "_anomaly_frames", None)
     if not frames:
         return (
-            f"The forward op {type(node).__name__} was created before anomaly detection was switched on, "
+            f"The forward op {_forward_name(node)} was created before anomaly detection was switched on, "
             "so no traceback was recorded; enter detect_anomaly() before running forward."
         )
     filename, lineno, function = frames[0]
     return (
-        f"The forward op {type(node).__name__} that created this node ran at {filename}:{lineno}, in {function}.\n"
+        f"The forward op {_forward_name(node)} that created this node ran at {filename}:{lineno}, in {function}.\n"
         "Traceback of forward call that caused the error (most recent call last):\n" + format_frames(frames)
     )
 
@@ -331,4 +346,9 @@ def _anomaly_error(node, index: int, kind: str) -> AnomalyError:
         + "\nCommon causes: log, sqrt, pow or division at 0, 0 * inf, exp overflow; guard the forward input "
         "(e.g. x.clamp(min=1e-12)) or use a stable form (gg.log_softmax, gg.logsumexp, gg.softplus)."
     )
-    return AnomalyError(message, node.name(), type(node).__name__, index, kind, location)
+    return AnomalyError(message, node.name(), _forward_name(node), index, kind, location)
+
+
+def _forward_name(node) -> str:
+    """The op that ran forward: the ArrayFunction class, or the custom Function class behind its node."""
+    return getattr(node, "function_cls", type(node)).__name__

@@ -12,7 +12,7 @@ import contextlib
 import heapq
 import itertools
 
-from .function import AccumulateGrad, accumulator_of
+from .node import AccumulateGrad, accumulator_of
 from .grad_mode import _state
 
 # Bound on first use: the engine is imported by gpugrad.autograd, before the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cupy_import
+from . import cudnn, cupy_import, mps  # noqa: F401 - cudnn, mps: the probes PyTorch scripts make
 
 cupy = cupy_import.cupy
 

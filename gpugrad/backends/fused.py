@@ -7,7 +7,7 @@ CuPy or a GPU, for dtypes other than float32/float64, or when the kernels do not
   ``gpugrad.optim.functional`` (``run_update`` there calls them): lists of raw arrays, updated in
   place, in one multi-tensor launch per (dtype, device) group.
 - ``bce_with_logits`` and ``mse_loss`` return the loss *and* its gradient from one pass, for a loss
-  Function to keep for backward; ``softmax``/``softmax_backward`` and ``sum`` run the row-wise and
+  ArrayFunction to keep for backward; ``softmax``/``softmax_backward`` and ``sum`` run the row-wise and
   reduction kernels.
 
 Every function takes an optional ``backend`` (a ``gpugrad.backends.kernels.LaunchBackend``); the

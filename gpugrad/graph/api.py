@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..autograd.function import AccumulateGrad, Function
+from ..autograd.node import AccumulateGrad, ArrayFunction
 from ..device import cpu, get_default_device
-from ..device import device as device_of
+from ..device import resolve as device_of
 from .executor import Executor
 from .ir import Node, format_nodes, to_dot
 from .passes import Program, optimize
@@ -401,13 +401,13 @@ def _trace_branch(tracer, fn):
     saved_nodes, saved_scope = tracer.nodes, tracer.branch_scope
     tracer.nodes, tracer.branch_scope = [], set()
     made = set()
-    original = Function._connect
+    original = ArrayFunction._connect
 
     def connect(self, inputs, out):
         made.add(self)
         return original(self, inputs, out)
 
-    Function._connect = connect
+    ArrayFunction._connect = connect
     try:
         result = fn()
         flat = [result] if isinstance(result, Tensor) else list(result) if isinstance(result, (tuple, list)) else None
@@ -418,12 +418,12 @@ def _trace_branch(tracer, fn):
                 raise TraceError("cond(): internal error lifting a branch output")
         nodes = tracer.nodes
     finally:
-        Function._connect = original
+        ArrayFunction._connect = original
         tracer.nodes, tracer.branch_scope = saved_nodes, saved_scope
     return nodes, result, made
 
 
-class CondBackward(Function):
+class CondBackward(ArrayFunction):
     """The gradient of one cond output: a cond over the two branches' gradients."""
 
     def __init__(self, pred, outs, boundary):
@@ -431,7 +431,7 @@ class CondBackward(Function):
 
     def backward(self, gy):
         from ..autograd.engine import _run
-        from ..autograd.function import accumulator_of
+        from ..autograd.node import accumulator_of
 
         def branch(out):
             def run():
@@ -461,7 +461,7 @@ def _zeros(node, like):
 
 def _attach_cond_grad(t, pred, outs, scopes) -> None:
     """Give ``t`` a grad_fn whose edges lead to the outer nodes the branch outputs depend on."""
-    from ..autograd.function import accumulator_of
+    from ..autograd.node import accumulator_of
 
     boundary = []
 

@@ -19,7 +19,7 @@ from ..creation import arange, bernoulli_mask
 from ..ops import elementwise as _ew
 from ..ops import linalg as _linalg
 from ..ops import reduction as _red
-from ..ops.elementwise import gelu, leaky_relu, relu, sigmoid, softplus, tanh, where
+from ..ops import gelu, leaky_relu, relu, sigmoid, softplus, tanh, where  # with PyTorch's keywords (input=...)
 from ..tensor import Tensor
 from .loss_functions import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,

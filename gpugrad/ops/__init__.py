@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
+from .keywords import torch_function as _torch_function, torch_method as _torch_method
 from .elementwise import (
     abs, add, allclose, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, rsub, sigmoid, sign, sin, softplus, sqrt,
@@ -55,15 +56,19 @@ _METHODS = {
 }
 
 for _name, _fn in _METHODS.items():
-    setattr(Tensor, _name, _fn)
+    # operators take no keywords: they stay unwrapped, as they are the hottest path
+    setattr(Tensor, _name, _fn if _name.startswith("__") else _torch_method(_fn))
 
 Tensor.T = property(shape.T, doc="All dimensions reversed.")
 Tensor.mT = property(shape.mT, doc="The last two dimensions swapped.")
 Tensor.__hash__ = object.__hash__  # defining __eq__ above would otherwise leave Tensor unhashable
 
-# what ``gg.<name>`` exposes: the op functions, not the modules or Function classes
+# what ``gg.<name>`` exposes: the op functions, not the modules or ArrayFunction classes
 __all__ = sorted(
     name for name, value in dict(globals()).items()
     if not name.startswith("_") and callable(value) and not isinstance(value, type)
     and getattr(value, "__module__", "").startswith("gpugrad.ops")
 )
+# PyTorch's keywords (input=, other=, out=, axis=, ...) on every gg.<name>, added here once for all ops
+for _name in __all__:
+    globals()[_name] = _torch_function(globals()[_name])

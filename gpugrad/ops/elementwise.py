@@ -1,6 +1,6 @@
 """Elementwise ops: arithmetic, math functions, activations, comparisons.
 
-Each op is a small Function (forward on arrays, backward with gpugrad ops)
+Each op is a small ArrayFunction (forward on arrays, backward with gpugrad ops)
 followed by its lowercase wrapper. Binary ops broadcast; the engine sums
 each gradient back to its input's shape, so backward formulas stay plain.
 """
@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.node import ArrayFunction
 from ..tensor import Tensor, check_same_device
 from ..device import on_tensor_device
 
@@ -84,7 +84,7 @@ def _raise_broadcast_error(op: str, *operands) -> None:
         ) from None
 
 
-def _apply(op: str, function: Function, *operands) -> Tensor:
+def _apply(op: str, function: ArrayFunction, *operands) -> Tensor:
     """``function(*operands)``, with NumPy's bare broadcasting ValueError turned into one naming ``op``."""
     try:
         return function(*operands)
@@ -115,7 +115,7 @@ def _const(x: Tensor, array) -> Tensor:
 
 
 # ----------------------------------------------------------- device & dtype
-class ToCopy(Function):
+class ToCopy(ArrayFunction):
     """Move to another device and/or cast; the gradient goes back the same way."""
 
     def __init__(self, device, dtype):
@@ -148,7 +148,7 @@ def to_copy(x: Tensor, device, dtype) -> Tensor:
 
 
 # ----------------------------------------------------------- arithmetic
-class Add(Function):
+class Add(ArrayFunction):
     def forward(self, a, b):
         return a + b
 
@@ -156,7 +156,7 @@ class Add(Function):
         return gy, gy
 
 
-class Sub(Function):
+class Sub(ArrayFunction):
     def forward(self, a, b):
         return a - b
 
@@ -164,7 +164,7 @@ class Sub(Function):
         return gy, -gy if self.needs_input_grad[1] else None
 
 
-class Rsub(Function):
+class Rsub(ArrayFunction):
     """``other - x`` for two tensors: ``torch.rsub(x, other)``, ``x.__rsub__(other)`` (PyTorch's RsubBackward0)."""
 
     def forward(self, x, other):
@@ -174,7 +174,7 @@ class Rsub(Function):
         return -gy if self.needs_input_grad[0] else None, gy if self.needs_input_grad[1] else None
 
 
-class RsubScalar(Function):
+class RsubScalar(ArrayFunction):
     """``c - x`` for a Python number ``c``: what ``5 - t`` calls (PyTorch's RsubBackward1)."""
 
     backward_name = "RsubBackward1"
@@ -195,7 +195,7 @@ def _other_needs_grad(function) -> tuple:
     return (0, 1) if need_a and need_b else (1,) if need_a else (0,)
 
 
-class Mul(Function):
+class Mul(ArrayFunction):
     saves_inputs = (0, 1)
     inputs_to_save = _other_needs_grad
 
@@ -207,7 +207,7 @@ class Mul(Function):
         return gy * b if self.needs_input_grad[0] else None, gy * a if self.needs_input_grad[1] else None
 
 
-class Div(Function):
+class Div(ArrayFunction):
     saves_inputs = (0, 1)
 
     def inputs_to_save(self):
@@ -223,7 +223,7 @@ class Div(Function):
         return ga, gb
 
 
-class Neg(Function):
+class Neg(ArrayFunction):
     def forward(self, x):
         return -x
 
@@ -231,7 +231,7 @@ class Neg(Function):
         return -gy
 
 
-class Pow(Function):
+class Pow(ArrayFunction):
     """``x ** c`` for a Python number ``c``."""
 
     saves_inputs = (0,)
@@ -252,7 +252,7 @@ class Pow(Function):
         return gy * c * x ** (c - 1)
 
 
-class PowTensor(Function):
+class PowTensor(ArrayFunction):
     """``a ** b`` with a tensor exponent."""
 
     saves_inputs = (0, 1)
@@ -269,7 +269,7 @@ class PowTensor(Function):
         return ga, gb
 
 
-class RPow(Function):
+class RPow(ArrayFunction):
     """``c ** x`` for a Python number base ``c``."""
 
     saves_output = True
@@ -312,10 +312,20 @@ def _mul_operator(a, b) -> Tensor:
     return mul(a, b)
 
 
+def _scale_by_alpha(op: str, a, b, alpha):
+    """``alpha * b``; as in PyTorch a float ``alpha`` is refused when both operands are integral."""
+    if isinstance(alpha, float) and dtypes.result_type(_as_number(a), _as_number(b)).category != dtypes.FLOAT:
+        raise RuntimeError(
+            f"{op}(): For integral input tensors, argument alpha must not be a floating point number "
+            f"(got alpha={alpha}); convert a tensor first (.float()) or pass an integer alpha"
+        )
+    return mul(b, alpha) if isinstance(b, Tensor) else _as_number(b) * alpha
+
+
 def add(a, b, alpha=1) -> Tensor:
     """``a + alpha * b`` with broadcasting."""
     if alpha != 1:
-        b = mul(b, alpha)
+        b = _scale_by_alpha("add", a, b, alpha)
     a, b = promote("add", a, b)
     return _apply("add", Add(), a, b)
 
@@ -335,7 +345,7 @@ def sub(a, b, alpha=1) -> Tensor:
     """``a - alpha * b`` with broadcasting."""
     _refuse_bool_subtraction(a, b)
     if alpha != 1:
-        b = mul(b, alpha)
+        b = _scale_by_alpha("sub", a, b, alpha)
     a, b = promote("sub", a, b)
     return _apply("sub", Sub(), a, b)
 
@@ -353,7 +363,7 @@ def rsub(x, other, alpha=1) -> Tensor:
     """
     _refuse_bool_subtraction(other, x)
     if alpha != 1:
-        x = mul(x, alpha)
+        x = _scale_by_alpha("rsub", other, x, alpha)
     x, other = promote("rsub", x, other)
     if isinstance(other, Tensor) or not isinstance(x, Tensor):
         return _apply("rsub", Rsub(), x, other)
@@ -392,7 +402,7 @@ def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 # ----------------------------------------------------------- unary math
-class Abs(Function):
+class Abs(ArrayFunction):
     saves_inputs = (0,)
 
     def forward(self, x):
@@ -403,7 +413,7 @@ class Abs(Function):
         return gy * _const(x, self.xp.sign(x.array))
 
 
-class Exp(Function):
+class Exp(ArrayFunction):
     saves_output = True
 
     def forward(self, x):
@@ -413,7 +423,7 @@ class Exp(Function):
         return gy * self.saved_output
 
 
-class Log(Function):
+class Log(ArrayFunction):
     saves_inputs = (0,)
 
     def forward(self, x):
@@ -424,8 +434,9 @@ class Log(Function):
         return gy / x
 
 
-class Log1p(Function):
+class Log1p(ArrayFunction):
     saves_inputs = (0,)
+    backward_name = "Log1PBackward0"  # PyTorch's spelling
 
     def forward(self, x):
         return self.xp.log1p(x)
@@ -435,7 +446,7 @@ class Log1p(Function):
         return gy / (x + 1.0)
 
 
-class Sqrt(Function):
+class Sqrt(ArrayFunction):
     saves_output = True
 
     def forward(self, x):
@@ -445,7 +456,7 @@ class Sqrt(Function):
         return gy / (self.saved_output * 2.0)
 
 
-class Sin(Function):
+class Sin(ArrayFunction):
     saves_inputs = (0,)
 
     def forward(self, x):
@@ -456,7 +467,7 @@ class Sin(Function):
         return gy * cos(x)
 
 
-class Cos(Function):
+class Cos(ArrayFunction):
     saves_inputs = (0,)
 
     def forward(self, x):
@@ -467,7 +478,7 @@ class Cos(Function):
         return -gy * sin(x)
 
 
-class Tan(Function):
+class Tan(ArrayFunction):
     saves_output = True
 
     def forward(self, x):
@@ -478,7 +489,7 @@ class Tan(Function):
         return gy * (y * y + 1.0)
 
 
-class Tanh(Function):
+class Tanh(ArrayFunction):
     saves_output = True
 
     def forward(self, x):
@@ -489,7 +500,7 @@ class Tanh(Function):
         return gy * (1.0 - y * y)
 
 
-class Sigmoid(Function):
+class Sigmoid(ArrayFunction):
     saves_output = True
 
     def forward(self, x):
@@ -530,7 +541,7 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
 
 
 def square(x: Tensor) -> Tensor:
-    return mul(x, x)
+    return pow(x, 2)  # not x * x: PyTorch's grad_fn here is PowBackward0
 
 
 def rsqrt(x: Tensor) -> Tensor:
@@ -538,7 +549,7 @@ def rsqrt(x: Tensor) -> Tensor:
 
 
 # ----------------------------------------------------------- activations
-class Relu(Function):
+class Relu(ArrayFunction):
     saves_output = True
 
     def forward(self, x):
@@ -549,7 +560,7 @@ class Relu(Function):
         return gy * _const(y, (y.array > 0).astype(y.array.dtype))
 
 
-class LeakyRelu(Function):
+class LeakyRelu(ArrayFunction):
     saves_inputs = (0,)
 
     def __init__(self, negative_slope):
@@ -564,7 +575,7 @@ class LeakyRelu(Function):
         return gy * _const(x, xp.where(x.array > 0, 1.0, self.slope).astype(x.array.dtype))
 
 
-class Gelu(Function):
+class Gelu(ArrayFunction):
     """GELU, exact (erf) by default or PyTorch's ``approximate="tanh"``."""
 
     saves_inputs = (0,)
@@ -603,7 +614,7 @@ def gelu_derivative(x: Tensor, approximate: str) -> Tensor:
     return cdf + x * pdf
 
 
-class Erf(Function):
+class Erf(ArrayFunction):
     saves_inputs = (0,)
 
     def forward(self, x):
@@ -685,7 +696,7 @@ def erf(x: Tensor) -> Tensor:
     return Erf()(as_float(x))
 
 
-class Softplus(Function):
+class Softplus(ArrayFunction):
     """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``, as in PyTorch.
 
     float16 is computed in float32 and rounded once, as PyTorch does: float16's exp overflows past 11.09,
@@ -722,8 +733,9 @@ class Softplus(Function):
         return where(linear, gy, gy * sigmoid(x * self.beta))
 
 
-class Clamp(Function):
+class Clamp(ArrayFunction):
     saves_inputs = (0,)
+    backward_name = "ClampBackward1"  # PyTorch's name for number bounds (ClampBackward0 is for tensor bounds)
 
     def __init__(self, low, high):
         self.low, self.high = low, high
@@ -792,7 +804,7 @@ clip = clamp
 
 
 # ----------------------------------------------------------- binary selections
-class Maximum(Function):
+class Maximum(ArrayFunction):
     saves_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -803,7 +815,7 @@ class Maximum(Function):
         return _split_by_weight(gy, a, b, self.xp.greater)
 
 
-class Minimum(Function):
+class Minimum(ArrayFunction):
     saves_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -834,7 +846,7 @@ def minimum(a, b) -> Tensor:
     return _apply("minimum", Minimum(), a, b)
 
 
-class Where(Function):
+class Where(ArrayFunction):
     def forward(self, condition, a, b):
         self.condition = condition
         return self.xp.where(condition, a, b)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.node import ArrayFunction
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from . import elementwise as ew
@@ -153,7 +153,7 @@ def clamp_(t: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     return _inplace("clamp_", t, None, lambda old: ew.clamp(old, min, max), write)
 
 
-class Overwrite(Function):
+class Overwrite(ArrayFunction):
     """The value of ``old`` after ``src`` (broadcast) is written over all of it, as fill_/zero_/copy_ record it.
 
     ``old`` gets a zero gradient (its values are gone, as in PyTorch), ``src`` the rest (summed by the engine

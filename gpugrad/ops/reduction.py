@@ -6,7 +6,7 @@ import builtins
 from collections import namedtuple
 
 from .. import dtypes
-from ..autograd.function import Function
+from ..autograd.node import ArrayFunction
 from ..tensor import Tensor, _wrap_dim
 from .elementwise import _const, as_float, exp, log, sqrt, where
 from .shape import expand, reshape
@@ -35,7 +35,7 @@ def _grad_to_input(gy: Tensor, in_shape: tuple, axes, keepdim: bool) -> Tensor:
     return expand(gy, *in_shape)
 
 
-class Sum(Function):
+class Sum(ArrayFunction):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
         if axes is not None:
@@ -49,7 +49,7 @@ class Sum(Function):
         return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim)
 
 
-class Mean(Function):
+class Mean(ArrayFunction):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
         if axes is not None:
@@ -85,7 +85,10 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # no
     return Sum(_dims("sum", x, dim), keepdim)(x)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The mean over all elements or over ``dim``; ``dtype`` casts first (needed for integer tensors)."""
+    if dtype is not None:
+        x = x.to(dtype)
     if x.array.dtype.kind != "f":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
@@ -109,7 +112,7 @@ def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, correction=No
     return sqrt(var(x, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
 
 
-class Extreme(Function):
+class Extreme(ArrayFunction):
     """max/min over all elements or ``axes`` (amax/amin); ties share the gradient evenly."""
 
     saves_inputs = (0,)
@@ -135,7 +138,7 @@ class Extreme(Function):
         return _grad_to_input(gy, x.array.shape, self.axes, self.keepdim) * _const(x, hits)
 
 
-class ExtremeAlongDim(Function):
+class ExtremeAlongDim(ArrayFunction):
     """max/min along one dim that also returns indices; the gradient goes to the chosen index."""
 
     def __init__(self, kind, axis, keepdim):
@@ -234,7 +237,7 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     return reshape(out, *[s for i, s in enumerate(out.shape) if axes is not None and i not in axes])
 
 
-class Softmax(Function):
+class Softmax(ArrayFunction):
     saves_output = True
 
     def __init__(self, axis):
@@ -251,7 +254,7 @@ class Softmax(Function):
         return y * (gy - sum(gy * y, dim=self.axis, keepdim=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(ArrayFunction):
     saves_output = True
 
     def __init__(self, axis):
@@ -291,7 +294,7 @@ def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     return Tensor._make(x.device.xp.any(x.array, axis=axes, keepdims=keepdim), x.device)
 
 
-class Prod(Function):
+class Prod(ArrayFunction):
     """Product over all elements or ``axes``; the gradient of each element is the product of the others."""
 
     saves_inputs = (0,)

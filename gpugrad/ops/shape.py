@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.node import ArrayFunction
 from ..tensor import Tensor, _wrap_dim
 
 
@@ -29,7 +29,7 @@ def _broadcast_axes(shape: tuple, target: tuple) -> tuple:
     return tuple(axes)
 
 
-class SumTo(Function):
+class SumTo(ArrayFunction):
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -45,7 +45,7 @@ class SumTo(Function):
         return expand(gy, self.in_shape)
 
 
-class Expand(Function):
+class Expand(ArrayFunction):
     view_of_input = True
 
     def __init__(self, shape):
@@ -101,8 +101,9 @@ def _shape_arg(shape) -> tuple:
 
 
 # ----------------------------------------------------------- reshaping
-class Reshape(Function):
+class Reshape(ArrayFunction):
     view_of_input = True
+    backward_name = "ViewBackward0"  # PyTorch's name for reshape/view/flatten of contiguous data
 
     def __init__(self, shape, backward_name=None):
         self.shape = shape
@@ -173,7 +174,11 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     else:
         dims = {_wrap_dim("squeeze", d, x.array.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return x if new == shape else Reshape(new, "SqueezeBackward0")(x)
+    if new == shape:
+        return x
+    # PyTorch's names: SqueezeBackward0 for all dims, 1 for one dim, 2 for a tuple of dims
+    name = "SqueezeBackward0" if dim is None else "SqueezeBackward2" if isinstance(dim, (tuple, list)) else "SqueezeBackward1"
+    return Reshape(new, name)(x)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -183,11 +188,13 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     return Reshape(shape[:d] + (1,) + shape[d:], "UnsqueezeBackward0")(x)
 
 
-class Permute(Function):
+class Permute(ArrayFunction):
     view_of_input = True
 
-    def __init__(self, dims):
+    def __init__(self, dims, backward_name=None):
         self.dims = dims
+        if backward_name:
+            self.backward_name = backward_name
 
     def forward(self, x):
         return x.transpose(self.dims)
@@ -215,14 +222,14 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
         return x
     d0, d1 = _wrap_dim("transpose", dim0, n), _wrap_dim("transpose", dim1, n)
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute(tuple(dims))(x)
+    return Permute(tuple(dims), "TransposeBackward0")(x)
 
 
 def t(x: Tensor) -> Tensor:
     """Transpose a tensor of at most 2 dimensions."""
     if x.array.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.array.ndim}D; use .mT or transpose")
-    return transpose(x, 0, 1) if x.array.ndim == 2 else x
+    return Permute((1, 0), "TBackward0")(x) if x.array.ndim == 2 else x
 
 
 def T(x: Tensor) -> Tensor:
@@ -242,7 +249,7 @@ def contiguous(x: Tensor) -> Tensor:
     return Contiguous()(x)
 
 
-class Contiguous(Function):
+class Contiguous(ArrayFunction):
     backward_name = "CloneBackward0"
 
     def forward(self, x):
@@ -257,7 +264,7 @@ def clone(x: Tensor) -> Tensor:
     return Clone()(x)
 
 
-class Clone(Function):
+class Clone(ArrayFunction):
     def forward(self, x):
         return x.copy()
 
@@ -266,7 +273,7 @@ class Clone(Function):
 
 
 # ----------------------------------------------------------- joining & splitting
-class Cat(Function):
+class Cat(ArrayFunction):
     def __init__(self, dim):
         self.dim = dim
 
@@ -319,7 +326,10 @@ def stack(tensors, dim: int = 0) -> Tensor:
                 f"and {tuple(x.shape)} at entry {i}"
             )
     d = _wrap_dim("stack", dim, tensors[0].array.ndim + 1)
-    return cat([unsqueeze(x, d) for x in tensors], d)
+    out = cat([unsqueeze(x, d) for x in tensors], d)
+    if out.grad_fn is not None:
+        out.grad_fn.backward_name = "StackBackward0"  # the Cat node made above, under PyTorch's name
+    return out
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -338,6 +348,15 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     return getitem(x, index)
 
 
+def _pieces(x: Tensor, d: int, sizes, backward_name: str) -> tuple:
+    """Consecutive slices of ``sizes`` along ``d``, their grad_fn named as PyTorch's one split node."""
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(GetItem((slice(None),) * d + (slice(start, start + size),), True, backward_name)(x))
+        start += size
+    return tuple(pieces)
+
+
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     """Pieces of ``x`` along ``dim``: of equal size (the last may be smaller) or of the given sizes."""
     d = _wrap_dim("split", dim, x.array.ndim)
@@ -354,11 +373,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
                 f"split(): split_with_sizes expects split_sizes to sum exactly to {total} "
                 f"(input tensor's size at dimension {d}), but got split_sizes={sizes}"
             )
-    pieces, start = [], 0
-    for size in sizes:
-        pieces.append(narrow(x, d, start, size))
-        start += size
-    return tuple(pieces)
+    name = "SplitBackward0" if isinstance(split_size_or_sections, int) else "SplitWithSizesBackward0"
+    return _pieces(x, d, sizes, name)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -372,7 +388,7 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     d = _wrap_dim("unbind", dim, x.array.ndim)
-    return tuple(select(x, d, i) for i in range(x.array.shape[d]))
+    return tuple(GetItem((slice(None),) * d + (i,), True, "UnbindBackward0")(x) for i in range(x.array.shape[d]))
 
 
 def select(x: Tensor, dim: int, index: int) -> Tensor:
@@ -405,24 +421,57 @@ def normalize_index(x: Tensor, index):
     return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
 
 
-class GetItem(Function):
+class GetItem(ArrayFunction):
     backward_name = "IndexBackward0"
 
-    def __init__(self, index, basic: bool):
+    def __init__(self, index, basic: bool, backward_name=None):
         self.index, self.basic = index, basic
         if basic:
-            self.backward_name = "SliceBackward0"
             self.view_of_input = True
+        if backward_name:
+            self.backward_name = backward_name
 
     def forward(self, x):
         self.in_shape = x.shape
         return x[self.index]
 
+    def name(self) -> str:
+        if self.basic and "backward_name" not in self.__dict__:  # worked out when asked: indexing is hot
+            return _view_index_name(self.index, self.in_shape)
+        return super().name()
+
     def backward(self, gy):
         return IndexAdd(self.in_shape, self.index, self.basic)(gy)
 
 
-class IndexAdd(Function):
+def _view_index_name(index, shape: tuple) -> str:
+    """PyTorch's grad_fn name for basic indexing: that of the last view it applies, left to right.
+
+    ``x[0]`` and ``x[1:, 0]`` end in a select, ``x[0, 1:]`` in a slice, ``x[0, None]`` in an
+    unsqueeze; full slices (``:``) and ``...`` apply nothing, so ``x[...]`` is an alias, except
+    that a lone slice (``x[:]``, not in a tuple) is always a slice.
+    """
+    if isinstance(index, slice):
+        return "SliceBackward0"
+    items = index if isinstance(index, tuple) else (index,)
+    consuming = sum(1 for item in items if item is not None and item is not Ellipsis)
+    name, dim = "AliasBackward0", 0
+    for item in items:
+        if item is Ellipsis:
+            dim += len(shape) - consuming
+        elif item is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(item, slice):
+            if item.indices(shape[dim]) != (0, shape[dim], 1):
+                name = "SliceBackward0"
+            dim += 1
+        else:
+            name = "SelectBackward0"
+            dim += 1
+    return name
+
+
+class IndexAdd(ArrayFunction):
     """Scatter-add ``values`` into zeros of ``shape`` at ``index`` (repeated indices add up)."""
 
     backward_name = "IndexPutBackward0"
@@ -465,7 +514,7 @@ def getitem(x: Tensor, index) -> Tensor:
         raise IndexError(f"index {index!r} is out of range for a tensor of shape {tuple(x.shape)}: {exc}") from None
 
 
-class IndexPut(Function):
+class IndexPut(ArrayFunction):
     """Out-of-place ``x[index] = values``; ``Tensor.__setitem__`` writes the result back in place."""
 
     backward_name = "CopySlices"

@@ -11,7 +11,7 @@ import pytest
 import gpugrad as gg
 import gpugrad.autograd.anomaly as anomaly
 from gpugrad.autograd import engine
-from gpugrad.autograd.function import Function
+from gpugrad.autograd.node import ArrayFunction
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy warns on log(0), 0/0
 
@@ -22,7 +22,7 @@ def _line_below() -> int:
 
 
 def _pristine() -> tuple:
-    return Function.__dict__["_connect"], Function.__dict__["__call__"], engine._call_backward
+    return ArrayFunction.__dict__["_connect"], ArrayFunction.__dict__["__call__"], engine._call_backward
 
 
 ORIGINALS = _pristine()
@@ -93,7 +93,7 @@ def test_off_changes_nothing():
 def test_leaving_restores_the_exact_originals_even_after_an_error():
     with pytest.raises(ValueError):
         with anomaly.detect_anomaly():
-            assert Function.__dict__["_connect"] is not ORIGINALS[0]
+            assert ArrayFunction.__dict__["_connect"] is not ORIGINALS[0]
             assert engine._call_backward is not ORIGINALS[2]
             raise ValueError("boom")
     assert _pristine() == ORIGINALS
@@ -198,8 +198,8 @@ def test_interpose_layers_come_off_in_any_order():
 
         return factory
 
-    first = anomaly.interpose(Function, "__call__", tagging("first"))
-    second = anomaly.interpose(Function, "__call__", tagging("second"))
+    first = anomaly.interpose(ArrayFunction, "__call__", tagging("first"))
+    second = anomaly.interpose(ArrayFunction, "__call__", tagging("second"))
     try:
         gg.tensor(1.0) + 1
         assert calls == ["second", "first"]  # later layers wrap earlier ones
@@ -211,4 +211,4 @@ def test_interpose_layers_come_off_in_any_order():
         first.remove()
         second.remove()
         second.remove()  # idempotent
-    assert Function.__dict__["__call__"] is ORIGINALS[1]
+    assert ArrayFunction.__dict__["__call__"] is ORIGINALS[1]

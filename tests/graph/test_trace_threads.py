@@ -293,7 +293,7 @@ def test_an_xp_read_while_another_thread_traces_still_scatters_after_the_trace_e
     worker.start()
     try:
         _wait(entered)
-        xp = gg.device("cpu").xp  # what Function.__call__ stores as self.xp for an op starting now
+        xp = gg.device("cpu").xp  # what ArrayFunction.__call__ stores as self.xp for an op starting now
     finally:
         release.set()
         worker.join(WAIT_S)

@@ -1,0 +1,284 @@
+"""The tape's nodes: ArrayFunction (one built-in op, forward and backward side by side) and AccumulateGrad.
+
+``ArrayFunction`` is the engine's own base class for built-in ops; it is not
+PyTorch's ``torch.autograd.Function`` (that one, with ``ctx`` and
+``@staticmethod`` forward/backward on tensors, is ``gpugrad.autograd.Function``
+in ``autograd/function.py``, built on the ``Node`` here). An ArrayFunction
+subclass writes ``forward`` on raw arrays (NumPy or CuPy, through the array
+module of the inputs) and ``backward`` with gpugrad ops on tensors, so
+gradients are differentiable themselves (``create_graph=True``) for free::
+
+    class Sin(ArrayFunction):
+        saves_inputs = (0,)
+
+        def forward(self, x):
+            return self.xp.sin(x)
+
+        def backward(self, gy):
+            (x,) = self.saved_tensors
+            return gy * x.cos()
+
+Calling an instance (``Sin()(t)``) runs forward and, when grad mode is on
+and an input requires grad, makes the instance the output's ``grad_fn``: a
+node of the tape holding only what backward needs.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from numpy import asarray as _asarray, generic as _numpy_scalar, ndarray as _ndarray
+
+from ..backends.memory import run_with_oom_retry
+from .grad_mode import _state
+
+# Set by gpugrad.tensor once Tensor exists (tensor.py imports this module, so
+# importing it back here would be a cycle; a late import per call costs time).
+Tensor = None
+check_same_device = None
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class Node:
+    """A vertex of the backward graph; ``ArrayFunction``, ``AccumulateGrad`` and custom-Function nodes are nodes.
+
+    ``next_functions`` holds, per input, ``(node, 0)`` for the node that
+    produced it (or accumulates into it), or ``(None, 0)``. ``rank`` is one
+    more than the highest rank among them, so processing nodes from the
+    highest rank down visits every node after all its consumers.
+    """
+
+    next_functions: tuple = ()
+    rank = 0
+    shape = None  # the shape of the tensor this node produces (or accumulates into)
+    _pre_hooks = None  # set per node only when a hook is registered
+    _retained = None  # weak references to tensors that called retain_grad()
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def register_prehook(self, hook):
+        """Run ``hook(grad)`` on the gradient reaching this node; a returned value replaces it."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _RemovableHandle(self._pre_hooks, hook)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class _RemovableHandle:
+    """What ``register_hook`` returns; ``handle.remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf tensor's ``.grad``.
+
+    The leaf holds its node strongly and the node holds the leaf weakly, so the
+    node is made once per leaf, and a graph keeps no dropped leaf alive (no one
+    could read that leaf's ``.grad`` anyway).
+    """
+
+    def __init__(self, variable):
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        return self._variable()
+
+    @property
+    def shape(self):
+        leaf = self._variable()
+        return leaf.array.shape if leaf is not None else None
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+
+def accumulator_of(leaf) -> AccumulateGrad:
+    """The one AccumulateGrad node of a leaf, made on first use."""
+    node = leaf._accumulator
+    if node is None:
+        node = leaf._accumulator = AccumulateGrad(leaf)
+    return node
+
+
+_NO_EDGE = (None, 0)
+_NOT_SAVED = (None, None)
+
+
+class ArrayFunction(Node):
+    """Base class of the built-in differentiable ops, forward on raw arrays; see the module docstring.
+
+    Class attributes a subclass may set:
+        saves_inputs: indices of inputs that ``backward`` reads as ``saved_tensors``.
+        saves_output: whether ``backward`` reads the output as ``saved_output``.
+        view_of_input: the output may share memory with input 0 (reshape, slicing):
+            it then shares input 0's version counter.
+        backward_name: the ``grad_fn`` name; default ``<ClassName>Backward0``.
+
+    Instance attributes while forward runs: ``device``, ``xp`` (its array
+    module) and, when the op is recorded, ``needs_input_grad`` (a tuple of bools, so forward can skip work).
+    """
+
+    saves_inputs: tuple = ()
+    saves_output = False
+    view_of_input = False
+    backward_name = None
+    _saved = None
+    _output_data = None
+    _freed = False
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        raise NotImplementedError
+
+    def name(self) -> str:
+        return self.backward_name or type(self).__name__ + "Backward0"
+
+    def __call__(self, *inputs):
+        device, arrays, needs = _unpack(self, inputs)
+        self.device, self.xp = device, device.xp
+        record = _state.enabled and True in needs
+        if record:
+            self.needs_input_grad = needs
+        if device.type == "cpu":
+            data = self.forward(*arrays)
+            if data.__class__ is not _ndarray and isinstance(data, _numpy_scalar):
+                data = _asarray(data)  # NumPy hands back scalars for 0-d results; tensors hold arrays
+        else:
+            data = run_with_oom_retry(self, device, arrays)  # under the right device, one OOM retry
+        out = Tensor._make(data, device, record)
+        if self.view_of_input:  # an in-place change through either must invalidate both
+            out._version = inputs[0]._version
+            out._base = inputs[0]
+        if record:
+            self._connect(inputs, out)
+        return out
+
+    def _connect(self, inputs, out) -> None:
+        """Make this node ``out.grad_fn``: edges to the input nodes, its rank, saved values."""
+        edges, rank = [], 0
+        for x, needed in zip(inputs, self.needs_input_grad):
+            if needed:
+                node = x.grad_fn or x._accumulator or accumulator_of(x)
+                if node.rank > rank:
+                    rank = node.rank
+                edges.append((node, 0))
+            else:
+                edges.append(_NO_EDGE)
+        self.next_functions = tuple(edges)
+        self.rank = rank + 1
+        self.shape = out.array.shape  # consumers' gradients are summed back to this shape
+        self.dtype = out.array.dtype  # for drawings and error messages
+        if self.saves_inputs:
+            keep, saved = self.inputs_to_save(), []
+            for i in self.saves_inputs:
+                x = inputs[i]
+                if i not in keep:
+                    saved.append(_NOT_SAVED)
+                elif isinstance(x, Tensor):
+                    saved.append((x, x._version[0]))
+                else:
+                    saved.append((x, None))  # a Python number: nothing can change it
+            self._saved = tuple(saved)
+        if self.saves_output:
+            self._output_data = out.array
+            self._output_version = out._version
+            self._output_version_at_save = out._version[0]
+        out.grad_fn = self
+
+    def inputs_to_save(self) -> tuple:
+        """Which of ``saves_inputs`` backward will read, given ``needs_input_grad``.
+
+        Override to save less: ``a * b`` needs ``a`` only for ``b``'s gradient, so
+        ``h.mul_(3)`` must not pin (and then trip over) the old ``h``.
+        Unsaved entries read as None in ``saved_tensors``.
+        """
+        return self.saves_inputs
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The inputs named in ``saves_inputs``; raises if freed or modified in place since."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        for tensor, version in self._saved:
+            if version is not None and tensor._version[0] != version:
+                raise RuntimeError(_modified_message(self, tensor._version[0], version))
+        return tuple(tensor for tensor, _ in self._saved)
+
+    @property
+    def saved_output(self):
+        """The output as a tensor whose ``grad_fn`` is this node (so double backward sees it)."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        if self._output_version[0] != self._output_version_at_save:
+            raise RuntimeError(_modified_message(self, self._output_version[0], self._output_version_at_save))
+        out = Tensor._make(self._output_data, self.device, True)
+        out._version = self._output_version
+        out.grad_fn = self
+        return out
+
+    def release(self) -> None:
+        """Free what backward needed; called by the engine unless ``retain_graph``."""
+        if self._saved is not None or self._output_data is not None:
+            self._saved = None
+            self._output_data = None
+            self._freed = True
+
+
+def _unpack(function, inputs) -> tuple:
+    """(device, raw arrays, requires_grad flags) of an op's inputs, checking they share a device.
+
+    One or two tensors is nearly every call, so those come first (this is every op's hot path).
+    """
+    if len(inputs) == 2:
+        a, b = inputs
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device is b.device:
+            return a.device, (a.array, b.array), (a.requires_grad, b.requires_grad)
+    elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
+        x = inputs[0]
+        return x.device, (x.array,), (x.requires_grad,)
+    device, arrays, needs = None, [], []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if x.device is not device:
+                if device is not None:
+                    check_same_device(function, inputs)  # raises the mixed-device error
+                device = x.device
+            arrays.append(x.array)
+            needs.append(x.requires_grad)
+        else:
+            arrays.append(x)
+            needs.append(False)
+    if device is None:
+        check_same_device(function, inputs)  # raises: no tensor among the inputs
+    return device, arrays, tuple(needs)
+
+
+def _modified_message(node, now: int, expected: int) -> str:
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: a tensor saved by {node.name()} is at version {now}; expected version "
+        f"{expected} instead. Hint: the tensor was changed in place (add_, mul_, x[i] = v, ...) "
+        "after it was used; use an out-of-place op (x = x + y) or .clone() it before the change."
+    )
