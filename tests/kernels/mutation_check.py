@@ -56,6 +56,15 @@ MUTATIONS = [  # (file, what it breaks, original text, mutated text)
      "x >= T(0) ? T(1) / (T(1) + exp_neg_abs) : exp_neg_abs / (T(1) + exp_neg_abs)"),
     ("loss_mse.cu", "MSE: gradient missing its factor 2",
      "grad[i] = grad_scale * T(2) * diff;", "grad[i] = grad_scale * diff;"),
+    # The grid-stride loops of the losses, which only tests with several elements per thread reach
+    ("loss_bce.cu", "BCE: the partial sum keeps only a thread's last element",
+     "partial += element_loss;", "partial = element_loss;"),
+    ("loss_mse.cu", "MSE: the partial sum keeps only a thread's last element",
+     "partial += element_loss;", "partial = element_loss;"),
+    ("loss_bce.cu", "BCE: the grid-stride loop skips every other pass",
+     "i < n; i += stride)", "i < n; i += 2 * stride)"),
+    ("loss_mse.cu", "MSE: the grid-stride loop skips every other pass",
+     "i < n; i += stride)", "i < n; i += 2 * stride)"),
 ]
 
 

@@ -6,6 +6,8 @@ GPU is usable, on it through CuPy; the launchers under test are the ones gpugrad
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from kernel_test_utils import DTYPES, SIZES, assert_close, sum_tolerance, to_host
@@ -270,3 +272,118 @@ def test_adam_multi_tensor(backend, dtype, options):
     for name in ("exp_avgs", "exp_avg_sqs") + (("max_exp_avg_sqs",) if options["amsgrad"] else ()):
         for got, expected in zip(device_states[name], expected_states[name]):
             assert_close(got, expected, dtype, **OPTIMIZER_TOLERANCE[dtype])
+
+
+# ---------------------------------------------------------------------------------------------
+# Grid-stride loops with several elements per thread
+#
+# The element-wise kernels sweep the whole grid, MAX_ELEMENTWISE_BLOCKS * ELEMENTWISE_THREADS = 262144
+# elements, per pass of their loop: the sizes above stay within one pass, so a loop body that kept only
+# its last element (`partial = element_loss` for `partial += element_loss`) or skipped a pass would pass
+# them. Here every grid-stride loop runs several passes per thread: with the caps lowered (as in
+# test_kernels_launchers.py; the emulator then runs the whole matrix of options in well under a
+# second) and, for the losses, at the real cap with a size a little over three passes.
+
+FEW_BLOCKS = 3  # the lowered cap: blocks per element-wise launch, or per row launch
+FEW_BLOCKS_SHAPE = (7, 331)  # 2317 elements: 3 passes of 3 x 256 threads, then 13 threads take a 4th
+FULL_GRID_SHAPE = (2311, 347)  # 801917 elements: 3 passes of 1024 x 256 threads, then 15485 threads take a 4th
+LONG_ROWS_SHAPE = (7, 3001)  # 1024 threads per row take 2 or 3 columns; 3 blocks take 2 or 3 rows
+LOSSES = ["bce", "bce-weighted", "mse"]
+
+
+def loss_case(backend, loss, dtype, shape, reduction):
+    """Run a fused loss on the inputs of ``loss_inputs`` and check loss and grad against the NumPy reference.
+
+    "bce-weighted" takes a weight of shape ``shape[-1:]`` and a pos_weight of shape ``(1, shape[-1])``:
+    with periods that do not divide the grid's stride, each pass of a thread reads other weights.
+    """
+    x, y = loss_inputs(shape, dtype)
+    scale = max(x.size, 1) if reduction == "mean" else 1
+    if loss == "mse":
+        loss_value, grad = kernels.mse_loss(backend, backend.upload(x, 0), backend.upload(y, 0), reduction=reduction)
+        diff = x.astype(np.float64) - y.astype(np.float64)
+        expected_loss, expected_grad = reduce_reference(diff**2, 2 * diff, reduction)
+        loss_atol = sum_tolerance(diff**2 + 1) / scale if reduction != "none" else TOL_LOSS[dtype] * 100
+        grad_atol = TOL_LOSS[dtype] * 10 / scale
+    else:
+        weight = pos_weight = None
+        if loss == "bce-weighted":
+            weight = np.random.default_rng(6).uniform(0.5, 2, shape[-1:]).astype(dtype)
+            pos_weight = np.random.default_rng(7).uniform(0.5, 3, (1, shape[-1])).astype(dtype)
+        upload = (lambda a: None if a is None else backend.upload(a, 0))
+        loss_value, grad = kernels.bce_with_logits(backend, upload(x), upload(y), weight=upload(weight),
+                                                   pos_weight=upload(pos_weight), reduction=reduction)
+        expected_loss, expected_grad = bce_reference(x, y, weight, pos_weight, reduction)
+        loss_atol = sum_tolerance(np.abs(expected_loss) + 1) / scale if reduction != "none" else TOL_LOSS[dtype]
+        grad_atol = TOL_LOSS[dtype] / scale
+    assert_close(loss_value, expected_loss, dtype, atol=loss_atol)
+    assert_close(grad, expected_grad, dtype, atol=grad_atol)
+
+
+def assert_several_passes_per_thread(backend, kernel, work):
+    """Where the backend records launches (the emulator), check that ``kernel``'s loop made 2+ passes per thread."""
+    for expression, grid, block, _ in getattr(backend, "launches", []):
+        if expression.startswith(kernel + "<"):
+            assert work >= 2 * grid[0] * block[0], f"{kernel}: {work} items for {grid[0]} x {block[0]} threads"
+            return
+    assert not hasattr(backend, "launches"), f"no launch of {kernel}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_losses_with_several_elements_per_thread(backend, monkeypatch, loss, dtype, reduction):
+    monkeypatch.setattr(kernels, "MAX_ELEMENTWISE_BLOCKS", FEW_BLOCKS)
+    loss_case(backend, loss, dtype, FEW_BLOCKS_SHAPE, reduction)
+    kernel = "mse_loss_forward_backward" if loss == "mse" else "bce_with_logits_forward_backward"
+    assert_several_passes_per_thread(backend, kernel, math.prod(FEW_BLOCKS_SHAPE))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss", ["bce-weighted", "mse"])
+def test_losses_loop_over_the_full_grid(backend, loss, dtype):
+    """The launch configuration gpugrad really uses: 1024 blocks of 256 threads, each thread 3 or 4 elements.
+
+    One reduction ("mean": partial sums and a scaled gradient); the test above covers the others.
+    """
+    loss_case(backend, loss, dtype, FULL_GRID_SHAPE, "mean")
+    kernel = "mse_loss_forward_backward" if loss == "mse" else "bce_with_logits_forward_backward"
+    assert_several_passes_per_thread(backend, kernel, math.prod(FULL_GRID_SHAPE))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mean", [False, True])
+def test_sum_all_with_several_elements_per_thread(backend, monkeypatch, dtype, mean):
+    monkeypatch.setattr(kernels, "MAX_ELEMENTWISE_BLOCKS", FEW_BLOCKS)
+    x = random(FEW_BLOCKS_SHAPE, dtype, seed=8)
+    got = kernels.sum_all(backend, backend.upload(x, 0), mean=mean)
+    expected = x.astype(np.float64).sum() / (x.size if mean else 1)
+    assert_close(got, expected, dtype, atol=sum_tolerance(x) / (x.size if mean else 1))
+    assert_several_passes_per_thread(backend, "sum_all_partial", x.size)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_kernels_with_several_rows_per_block_and_columns_per_thread(backend, monkeypatch, dtype):
+    monkeypatch.setattr(kernels, "MAX_ROW_BLOCKS", FEW_BLOCKS)
+    rows, cols = LONG_ROWS_SHAPE
+    x = random(LONG_ROWS_SHAPE, dtype, scale=5.0, seed=9)
+    x[:, 0] = 1000.0  # the row max, in thread 0's first column: a max over its last column only overflows exp()
+    grad_y = random(LONG_ROWS_SHAPE, dtype, seed=10)
+    x64, g64 = x.astype(np.float64), grad_y.astype(np.float64)
+    dx, dgrad_y = backend.upload(x, 0), backend.upload(grad_y, 0)
+    for mean in (False, True):
+        expected = x64.sum(axis=-1) / (cols if mean else 1)
+        assert_close(kernels.sum_last_axis(backend, dx, mean=mean), expected, dtype,
+                     atol=sum_tolerance(x, axis=-1) / (cols if mean else 1))
+    for log in (False, True):
+        assert_close(kernels.softmax_forward(backend, dx, log=log), softmax_reference(x, log), dtype)
+        y = softmax_reference(random(LONG_ROWS_SHAPE, dtype, scale=3.0, seed=11), log).astype(dtype)
+        y64 = y.astype(np.float64)
+        got = kernels.softmax_backward(backend, backend.upload(y, 0), dgrad_y, log=log)
+        if log:
+            expected = g64 - np.exp(y64) * g64.sum(axis=-1, keepdims=True)
+        else:
+            expected = y64 * (g64 - (g64 * y64).sum(axis=-1, keepdims=True))
+        assert_close(got, expected, dtype, atol=TOL_BACKWARD[dtype] * (1 + np.abs(g64).sum(axis=-1, keepdims=True)))
+    for expression, grid, block, _ in getattr(backend, "launches", []):
+        assert grid[0] == FEW_BLOCKS and rows >= 2 * grid[0] and cols >= 2 * block[0], expression
