@@ -22,13 +22,13 @@ from ..ops.elementwise import gelu, leaky_relu, relu, sigmoid, softplus, tanh, w
 from ..tensor import Tensor
 from .loss_functions import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
-    nll_loss,
+    nll_loss, smooth_l1_loss,
 )
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "embedding", "gelu",
     "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot",
-    "relu", "sigmoid", "silu", "softmax", "softplus", "tanh",
+    "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]
 
 

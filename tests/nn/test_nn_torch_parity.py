@@ -53,6 +53,13 @@ def test_regression_losses(reduction):
     check_loss(lambda a, b, reduction: F.huber_loss(a, b, reduction=reduction, delta=0.7),
                lambda a, b, reduction: TF.huber_loss(a, b, reduction=reduction, delta=0.7),
                [pair(x, True), pair(y)], reduction)
+    for beta in (1.0, 0.4, 0.0):
+        check_loss(lambda a, b, reduction: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
+                   lambda a, b, reduction: TF.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
+                   [pair(x, True), pair(y)], reduction)
+        check_loss(lambda a, b, reduction: nn.SmoothL1Loss(reduction=reduction, beta=beta)(a, b),
+                   lambda a, b, reduction: torch.nn.SmoothL1Loss(reduction=reduction, beta=beta)(a, b),
+                   [pair(x, True), pair(y)], reduction)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
