@@ -30,7 +30,10 @@ class FloorDivide(Function):
 
 
 class _Modulo(Function):
-    """``a - b * q`` for the quotient ``q`` rounded one way: gradient ``gy`` to ``a``, ``-gy * q`` to ``b``."""
+    """``a - b * q`` for the quotient ``q`` rounded one way: gradient ``gy`` to ``a``, ``-gy * q`` to ``b``.
+
+    A subclass gives ``modulo(xp, a, b)`` and ``quotient(xp, a, b)``.
+    """
 
     saves_inputs = (0, 1)
 
@@ -41,33 +44,38 @@ class _Modulo(Function):
     def inputs_to_save(self):
         return (0, 1) if self.needs_input_grad[-1] else ()
 
+    def forward(self, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):  # float x % 0 is nan, as in PyTorch
+            return self.modulo(self.xp, a, b)
+
     def backward(self, gy):
         need_a, need_b = self.needs_input_grad
         gb = None
         if need_b:
             a, b = (x.array if isinstance(x, Tensor) else x for x in self.saved_tensors)
-            gb = -gy * _const(gy, self.quotient(a, b))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = -gy * _const(gy, self.quotient(self.xp, a, b))
         return gy if need_a else None, gb
 
 
 class Remainder(_Modulo):
-    def forward(self, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.xp.remainder(a, b)
+    @staticmethod
+    def modulo(xp, a, b):
+        return xp.remainder(a, b)
 
-    def quotient(self, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.xp.floor_divide(a, b)
+    @staticmethod
+    def quotient(xp, a, b):
+        return xp.floor_divide(a, b)
 
 
 class Fmod(_Modulo):
-    def forward(self, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.xp.fmod(a, b)
+    @staticmethod
+    def modulo(xp, a, b):
+        return xp.fmod(a, b)
 
-    def quotient(self, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self.xp.trunc(self.xp.true_divide(a, b))  # only asked for float inputs (gradients)
+    @staticmethod
+    def quotient(xp, a, b):
+        return xp.trunc(xp.true_divide(a, b))  # only asked for float inputs (gradients)
 
 
 def _operands(op: str, input, other):

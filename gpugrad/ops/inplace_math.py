@@ -22,7 +22,11 @@ def _same_category(op: str, t: Tensor, result: Tensor) -> Tensor:
 
 
 def _in_place(name: str, function, takes_tensor_operand: bool = False):
-    """``t.<name>(*args)``: ``function(t, *args)`` written into ``t``."""
+    """``t.<name>(*args)``: ``function(t, *args)`` written into ``t``.
+
+    With ``takes_tensor_operand`` the last positional argument may be a tensor that requires grad (pow_'s
+    exponent, scatter_'s src): the op is then recorded even if ``t`` needs no grad.
+    """
 
     def op(t: Tensor, *args, **kwargs) -> Tensor:
         def compute(old):
@@ -65,32 +69,9 @@ fmod_ = _in_place("fmod_", division.fmod, takes_tensor_operand=True)
 # rearrangements
 tril_ = _in_place("tril_", manipulation.tril)
 masked_fill_ = _in_place("masked_fill_", indexing.masked_fill, takes_tensor_operand=True)
+scatter_ = _in_place("scatter_", indexing.scatter, takes_tensor_operand=True)
+scatter_add_ = _in_place("scatter_add_", indexing.scatter_add, takes_tensor_operand=True)
 triu_ = _in_place("triu_", manipulation.triu)
-
-
-def scatter_(t: Tensor, dim: int, index: Tensor, src=None, value=None, *, reduce=None) -> Tensor:
-    """In-place ``scatter``: ``t[index[i][j]][j] = src[i][j]`` (for ``dim=0``); returns ``t``."""
-    src = value if src is None else src
-
-    def compute(old):
-        return indexing.scatter(old, dim, index, src, reduce=reduce)
-
-    def write(array):
-        array[...] = compute(Tensor._make(array, t.device)).array
-
-    return _inplace("scatter_", t, src if isinstance(src, Tensor) else None, compute, write, check_cast=False)
-
-
-def scatter_add_(t: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """In-place ``scatter_add``: ``src`` added at ``index`` along ``dim``; returns ``t``."""
-
-    def compute(old):
-        return indexing.scatter_add(old, dim, index, src)
-
-    def write(array):
-        array[...] = compute(Tensor._make(array, t.device)).array
-
-    return _inplace("scatter_add_", t, src, compute, write, check_cast=False)
 
 
 # ----------------------------------------------------------- random fills
