@@ -159,7 +159,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     shape = np.broadcast_shapes(*(tuple(x.shape) for x in tensors))
     floats = [x for x in tensors if x.dtype.is_floating_point]
     out_dtype = dtypes.result_type(*floats) if floats else dtypes.get_default_dtype()
-    if isinstance(std, Tensor) and std.numel() and bool((std.array < 0).any()):
+    if isinstance(std, Tensor) and std.numel() and backends.has_values(std.array) and bool((std.array < 0).any()):
         raise RuntimeError("normal(): expects all elements of std >= 0.0")
     if not isinstance(std, Tensor) and std < 0:
         raise RuntimeError(f"normal(): expects std >= 0.0, but found std {std}")

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..backends import has_values
 from ..tensor import Tensor
 from .elementwise import _apply, _const, promote
 
@@ -91,8 +92,8 @@ def _operands(op: str, input, other):
 
 
 def _has_zero(divisor) -> bool:
-    if isinstance(divisor, Tensor):
-        return bool((divisor.array == 0).any())  # one value read back from the device
+    if isinstance(divisor, Tensor):  # one value read back from the device; none while tracing
+        return has_values(divisor.array) and bool((divisor.array == 0).any())
     return divisor == 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..backends import has_values
 from ..tensor import Tensor, _wrap_dim
 from .elementwise import _check_operand, where
 from .shape import scatter_add as _scatter_add_array
@@ -170,7 +171,7 @@ def _check_index(op: str, input: Tensor, dim: int, index, src_shape=None) -> int
         if src_shape is not None and len(src_shape) == index.array.ndim and n > src_shape[d]:
             raise RuntimeError(f"{op}(): Expected index {tuple(index.shape)} to be smaller than src "
                                f"{tuple(src_shape)} apart from dimension {dim}")
-    if index.array.size:
+    if index.array.size and has_values(index.array):
         xp = input.device.xp
         size = input.array.shape[axis] if input.array.ndim else 1
         if bool(xp.any((index.array < 0) | (index.array >= size))):

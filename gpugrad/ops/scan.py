@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..backends import has_values
 from ..tensor import Tensor, _wrap_dim
 from .elementwise import _const, where
 from .manipulation import flip
@@ -54,7 +55,7 @@ class Cumprod(Function):
         y = self.saved_output
         xp, axis = self.xp, self.axis
         is_zero = x.array == 0
-        if not bool(is_zero.any()):
+        if has_values(is_zero) and not bool(is_zero.any()):  # traced graphs always take the general path
             return _suffix_sum(gy * y, axis) / x
         first_zero = is_zero & (xp.cumsum(is_zero, axis=axis) == 1)
         zero, first = _const(x, is_zero), _const(x, first_zero)
