@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
-from . import contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
+from . import blend, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
 from .elementwise import (
     abs, add, allclose, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, rsub, sigmoid, sign, sin, softplus, sqrt,
@@ -19,13 +19,14 @@ from .shape import (
     broadcast_to, cat, chunk, clone, concatenate, contiguous, expand, expand_as, flatten, getitem, narrow,
     permute, reshape, select, split, squeeze, stack, sum_to, t, transpose, unbind, unsqueeze, view, view_as,
 )
+from .blend import addcdiv, addcmul, lerp
 from .contraction import einsum, outer
 from .division import floor_divide, fmod, remainder
 from .indexing import gather, masked_fill, scatter, scatter_add
 from .inplace_math import (
-    abs_, clamp_max_, clamp_min_, cos_, exp_, floor_divide_, fmod_, log1p_, log_, masked_fill_, neg_, normal_, pow_,
-    relu_, remainder_, rsqrt_, scatter_, scatter_add_, sigmoid_, sign_, sin_, sqrt_, square_, tan_, tanh_, tril_,
-    triu_, uniform_,
+    abs_, addcdiv_, addcmul_, clamp_max_, clamp_min_, cos_, exp_, floor_divide_, fmod_, lerp_, log1p_, log_,
+    masked_fill_, neg_, normal_, pow_, relu_, remainder_, rsqrt_, scatter_, scatter_add_, sigmoid_, sign_, sin_, sqrt_,
+    square_, tan_, tanh_, tril_, triu_, uniform_,
 )
 from .manipulation import diag, flip, repeat, tril, triu
 from .norms import norm
@@ -63,7 +64,8 @@ _METHODS = {
     "square_": square_, "sign_": sign_, "pow_": pow_, "clip_": clamp_, "clamp_min_": clamp_min_,
     "clamp_max_": clamp_max_, "floor_divide_": floor_divide_, "remainder_": remainder_, "fmod_": fmod_,
     "tril_": tril_, "triu_": triu_, "scatter_": scatter_, "scatter_add_": scatter_add_,
-    "masked_fill_": masked_fill_, "normal_": normal_, "uniform_": uniform_,
+    "masked_fill_": masked_fill_, "normal_": normal_, "uniform_": uniform_, "addcmul_": addcmul_,
+    "addcdiv_": addcdiv_, "lerp_": lerp_, "addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp,
     # sorting, scans, indexing, rearranging, products, norms, integer division
     "sort": sort, "argsort": argsort, "topk": topk, "cumsum": cumsum, "cumprod": cumprod, "gather": gather,
     "scatter": scatter, "scatter_add": scatter_add, "masked_fill": masked_fill, "repeat": repeat, "flip": flip,

@@ -30,6 +30,27 @@ class FloorDivide(Function):
                            "piecewise constant: detach() its result, or use div() for a differentiable quotient")
 
 
+class RoundedDivide(Function):
+    """``a / b`` rounded toward minus infinity (``"floor"``) or zero (``"trunc"``); zero gradients, as in PyTorch."""
+
+    backward_name = "DivBackward2"
+
+    def __init__(self, rounding_mode: str):
+        self.rounding_mode = rounding_mode
+
+    def forward(self, a, b):
+        xp = self.xp
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.rounding_mode == "floor":
+                return xp.floor_divide(a, b)
+            if getattr(a, "dtype", getattr(b, "dtype", None)).kind == "f":
+                return xp.trunc(xp.true_divide(a, b))
+            return (xp.abs(a) // xp.abs(b)) * (xp.sign(a) * xp.sign(b))  # exact for integers
+
+    def backward(self, gy):
+        return tuple(gy * 0.0 if need else None for need in self.needs_input_grad)
+
+
 class _Modulo(Function):
     """``a - b * q`` for the quotient ``q`` rounded one way: gradient ``gy`` to ``a``, ``-gy * q`` to ``b``.
 
@@ -106,6 +127,22 @@ def floor_divide(input, other) -> Tensor:  # noqa: A002
     """
     input, other = _operands("floor_divide", input, other)
     return _apply("floor_divide", FloorDivide(), input, other)
+
+
+def div_rounded(input, other, rounding_mode: str) -> Tensor:  # noqa: A002
+    """``div(input, other, rounding_mode=...)``: the quotient rounded ``"floor"`` or ``"trunc"``, integers kept.
+
+    Unlike ``floor_divide``, whose backward raises, this form has zero gradients, as in PyTorch.
+
+    Example:
+        >>> gg.div(gg.tensor([7, -7]), 2, rounding_mode="trunc")
+        tensor([ 3, -3])
+    """
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div(): expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"{rounding_mode!r}")
+    input, other = _operands("div", input, other)
+    return _apply("div", RoundedDivide(rounding_mode), input, other)
 
 
 def remainder(input, other) -> Tensor:  # noqa: A002

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..creation import _generator
 from ..tensor import Tensor
-from . import division, elementwise as ew, indexing, manipulation
+from . import blend, division, elementwise as ew, indexing, manipulation
 from .inplace import Overwrite, _inplace
 
 
@@ -66,6 +66,9 @@ clamp_max_ = _in_place("clamp_max_", lambda x, max: ew.clamp(x, max=max), takes_
 floor_divide_ = _in_place("floor_divide_", division.floor_divide, takes_tensor_operand=True)
 remainder_ = _in_place("remainder_", division.remainder, takes_tensor_operand=True)
 fmod_ = _in_place("fmod_", division.fmod, takes_tensor_operand=True)
+addcmul_ = _in_place("addcmul_", blend.addcmul, takes_tensor_operand=True)
+addcdiv_ = _in_place("addcdiv_", blend.addcdiv, takes_tensor_operand=True)
+lerp_ = _in_place("lerp_", blend.lerp, takes_tensor_operand=True)
 # rearrangements
 tril_ = _in_place("tril_", manipulation.tril)
 masked_fill_ = _in_place("masked_fill_", indexing.masked_fill, takes_tensor_operand=True)

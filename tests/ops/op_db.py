@@ -662,6 +662,25 @@ DIVISION = [
            domain=(uniform(-5, 5), AWAY_FROM_ZERO), grad=False),
     OpInfo("floor_divide_scalar", lambda lib, x: x // -0.75, lambda x: np.floor_divide(x, -0.75), UNARY[2:],
            domain=uniform(-5, 5), grad=False),
+    # div's rounding modes: piecewise constant, with zero gradients (not floor_divide's error), as in PyTorch
+    OpInfo("div_floor", lambda lib, a, b: lib.div(a, b, rounding_mode="floor"), np.floor_divide, BINARY[:4],
+           domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+    OpInfo("div_trunc", lambda lib, a, b: a.div(b, rounding_mode="trunc"), lambda a, b: np.trunc(a / b), BINARY[:4],
+           domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+]
+
+BLEND = [
+    OpInfo("addcmul", lambda lib, x, a, b: lib.addcmul(x, a, b, value=-0.5), lambda x, a, b: x - 0.5 * a * b, (
+        Sample(((2, 3), (2, 3), (2, 3))),
+        Sample(((2, 3), (3,), (2, 1)), name="broadcast"),
+    )),
+    OpInfo("addcdiv", lambda lib, x, a, b: x.addcdiv(a, b, value=2), lambda x, a, b: x + 2 * a / b, (
+        Sample(((2, 3), (2, 3), (2, 3))),
+        Sample(((2, 3), (3,), (2, 1)), name="broadcast"),
+    ), domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN, NONZERO)),
+    OpInfo("lerp", lambda lib, x, end: lib.lerp(x, end, 0.3), lambda x, end: x + 0.3 * (end - x), BINARY[:2]),
+    OpInfo("lerp_tensor_weight", lambda lib, x, end, w: x.lerp(end, w), lambda x, end, w: x + w * (end - x),
+           (Sample(((2, 3), (2, 3), (2, 3))), Sample(((2, 3), (3,), (2, 1)), name="broadcast"))),
 ]
 
 
@@ -770,6 +789,12 @@ INPLACE_MATH = [
     OpInfo("scatter_add_", lambda lib, x, index, src: (x * 1).scatter_add_(1, index, src),
            lambda x, index, src: _scatter_ref(x, index, src, 1, add=True), (Sample(((3, 4), (3, 5), (3, 5))),),
            domain=(DEFAULT_DOMAIN, indices(4), DEFAULT_DOMAIN)),
+    OpInfo("addcmul_", lambda lib, x, a, b: (x * 1).addcmul_(a, b, value=0.5), lambda x, a, b: x + 0.5 * a * b,
+           (Sample(((2, 3), (2, 3), (3,))),)),
+    OpInfo("addcdiv_", lambda lib, x, a, b: (x * 1).addcdiv_(a, b, value=-1), lambda x, a, b: x - a / b,
+           (Sample(((2, 3), (2, 3), (2, 3))),), domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN, NONZERO)),
+    OpInfo("lerp_", lambda lib, x, end: (x * 1).lerp_(end, 0.75), lambda x, end: x + 0.75 * (end - x),
+           (Sample(((2, 3), (3,))),)),
     OpInfo("masked_fill_", lambda lib, x, mask: (x * 1).masked_fill_(mask, -1.0),
            lambda x, mask: np.where(mask, -1.0, x), (Sample(((2, 3), (3,))),), domain=(DEFAULT_DOMAIN, booleans())),
 ]
@@ -781,7 +806,7 @@ def _augmented_mod(x, other):
 
 OPS = ARITHMETIC + UNARY_MATH + ACTIVATIONS + CLAMP + SELECTION + COMPARISONS + REDUCTIONS + MATMUL + SHAPE \
     + INDEXING + INPLACE
-OPS += SCANS + SORTING + GATHER_SCATTER + MANIPULATION + EINSUM + DIVISION + NORMS + INPLACE_MATH
+OPS += SCANS + SORTING + GATHER_SCATTER + MANIPULATION + EINSUM + DIVISION + BLEND + NORMS + INPLACE_MATH
 
 _names = [op.name for op in OPS]
 assert len(_names) == len(set(_names)), "op names must be unique: they are test ids"

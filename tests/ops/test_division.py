@@ -89,3 +89,17 @@ def test_matches_torch_on_integers_and_mixed_signs():
     for op in ("floor_divide", "remainder", "fmod"):
         expected = getattr(torch, op)(torch.tensor(floats), -2.0).numpy()
         np.testing.assert_array_equal(_values(getattr(gg, op)(gg.tensor(floats), -2.0)), expected)
+
+
+def test_div_rounding_modes_on_integers_and_their_zero_gradients(device):
+    t = gg.tensor([7, -7], device=device)
+    assert _values(gg.div(t, 2, rounding_mode="trunc")).tolist() == [3, -3]
+    assert _values(t.div(2, rounding_mode="floor")).tolist() == [3, -4]
+    assert gg.div(t, 2, rounding_mode="floor").dtype == gg.int64
+    x = gg.tensor([2.5, -2.5], requires_grad=True)
+    gg.div(x, 2.0, rounding_mode="trunc").sum().backward()  # no error, unlike floor_divide
+    assert x.grad.tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="rounding_mode"):
+        gg.div(t, 2, rounding_mode="round")
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        gg.div(t, 0, rounding_mode="trunc")
