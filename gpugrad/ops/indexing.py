@@ -1,4 +1,4 @@
-"""Index-driven ops along one dimension: ``gather``, ``scatter``, ``scatter_add``.
+"""Index-driven ops along one dimension: ``gather``, ``scatter``, ``scatter_add``; and ``masked_fill``.
 
 ``index`` names, for each of its elements, a position along ``dim``; every other
 coordinate is the element's own. So gather reads ``out[i][j] = input[index[i][j]][j]``
@@ -84,15 +84,17 @@ class Scatter(Function):
     def forward(self, x, src):
         xp = self.xp
         out = x.copy()
-        where = coordinates(xp, self.index, self.axis)
+        positions = coordinates(xp, self.index, self.axis)
         self.src_shape = getattr(src, "shape", None)
         values = _leading(src, self.index.shape) if self.src_shape is not None else src
         if self.reduce is None:
-            out[where] = values
-        elif self.reduce == "add":
-            _scatter_add_array(xp, out, where, xp.broadcast_to(xp.asarray(values, dtype=x.dtype), self.index.shape))
+            out[positions] = values
+            return out
+        values = xp.broadcast_to(xp.asarray(values, dtype=x.dtype), self.index.shape)
+        if self.reduce == "add":
+            _scatter_add_array(xp, out, positions, values)
         else:
-            _scatter_multiply(xp, out, where, xp.broadcast_to(xp.asarray(values, dtype=x.dtype), self.index.shape))
+            _scatter_multiply(xp, out, positions, values)
         return out
 
     def backward(self, gy):
@@ -112,8 +114,7 @@ class ScatterAdd(Function):
     def forward(self, x, src):
         self.src_shape = src.shape
         out = x.copy()
-        where = coordinates(self.xp, self.index, self.axis)
-        _scatter_add_array(self.xp, out, where, _leading(src, self.index.shape))
+        _scatter_add_array(self.xp, out, coordinates(self.xp, self.index, self.axis), _leading(src, self.index.shape))
         return out
 
     def backward(self, gy):
@@ -122,13 +123,13 @@ class ScatterAdd(Function):
         return gx, gsrc
 
 
-def _scatter_multiply(xp, out, where, values) -> None:
-    """``out[where] *= values`` with repeated positions all multiplied in (NumPy's multiply.at; CuPy has none).
+def _scatter_multiply(xp, out, positions, values) -> None:
+    """``out[positions] *= values`` with repeated positions all multiplied in (NumPy's multiply.at; CuPy has none).
 
     Positions are grouped by sorting; round ``r`` applies the ``r``-th value of every group, so each round
     writes distinct positions and the rounds are as many as the most repeated position.
     """
-    flat = xp.ravel_multi_index(tuple(xp.broadcast_to(c, values.shape).ravel() for c in where), out.shape)
+    flat = xp.ravel_multi_index(tuple(xp.broadcast_to(c, values.shape).ravel() for c in positions), out.shape)
     order = xp.argsort(flat, kind="stable")
     flat, values = flat[order], values.ravel()[order]
     starts = xp.concatenate([xp.ones(1, dtype=bool), flat[1:] != flat[:-1]]) if flat.size else flat > 0
@@ -224,7 +225,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *, red
         raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got {reduce!r}")
     _check_operand("scatter", src)
     if isinstance(src, Tensor):
-        _check_src("scatter", input, index, src)
+        _check_src("scatter", input, src)
         src = src.reshape(-1) if src.array.ndim == 0 else src
     axis = _check_index("scatter", input, dim, index, tuple(src.shape) if isinstance(src, Tensor) else None)
     flat_input, flat_index = _as_1d(input, index)
@@ -240,14 +241,14 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor: 
     """
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_add(): src must be a Tensor, got {type(src).__name__}")
-    _check_src("scatter_add", input, index, src)
+    _check_src("scatter_add", input, src)
     src = src.reshape(-1) if src.array.ndim == 0 else src
     axis = _check_index("scatter_add", input, dim, index, tuple(src.shape))
     flat_input, flat_index = _as_1d(input, index)
     return ScatterAdd(axis, flat_index.array)(flat_input, src).reshape(input.shape)
 
 
-def _check_src(op: str, input: Tensor, index, src: Tensor) -> None:
+def _check_src(op: str, input: Tensor, src: Tensor) -> None:  # noqa: A002
     if src.device is not input.device:
         raise RuntimeError(f"{op}(): src is on {src.device} but input is on {input.device}; move it with "
                            f".to('{input.device}')")

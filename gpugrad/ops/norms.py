@@ -101,7 +101,8 @@ def _matrix_dims(op: str, input: Tensor, dim) -> tuple:
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise RuntimeError(f"{op}(): dim must be a 2-tuple of ints, got {dim!r}")
     if input.array.ndim < 2:
-        raise RuntimeError(f"{op}(): The input tensor A must have at least 2 dimensions, got shape {tuple(input.shape)}")
+        raise RuntimeError(f"{op}(): The input tensor A must have at least 2 dimensions, got shape "
+                           f"{tuple(input.shape)}")
     dims = tuple(_wrap_dim(op, d, input.array.ndim) for d in dim)
     if dims[0] == dims[1]:
         raise RuntimeError(f"{op}(): dims must be different. Got ({dim[0]}, {dim[1]})")
@@ -154,7 +155,8 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         values = SingularValues()(permute(A, *rest, rows, cols))
         out = _sum(values, dim=-1) if ord == "nuc" else (amax if ord == 2 else amin)(values, dim=-1)
         return out.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols)) if keepdim else out
-    raise RuntimeError(f"linalg.matrix_norm(): Order {ord!r} not supported; use 'fro', 'nuc', 1, -1, 2, -2, inf or -inf")
+    raise RuntimeError(f"linalg.matrix_norm(): Order {ord!r} not supported; use 'fro', 'nuc', 1, -1, 2, -2, inf "
+                       "or -inf")
 
 
 def linalg_norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
