@@ -25,15 +25,17 @@ class Flip(Function):
         return Flip(self.axes)(gy)
 
 
-def flip(input: Tensor, *dims) -> Tensor:  # noqa: A002
+def flip(input: Tensor, *dims_args, dims=None) -> Tensor:  # noqa: A002
     """``input`` with the order of elements reversed along ``dims`` (a copy, as in PyTorch).
+
+    ``dims`` as PyTorch takes them: ``x.flip(0, 1)``, ``x.flip((0, 1))``, ``gg.flip(x, dims=[0])``.
 
     Example:
         >>> gg.tensor([[1, 2], [3, 4]]).flip(0)
         tensor([[3, 4],
                 [1, 2]])
     """
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims_args if dims is None else (dims,))
     axes = tuple(_wrap_dim("flip", d, input.array.ndim) for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"flip(): dims {dims} has a dimension appearing more than once")
@@ -143,7 +145,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     if input.array.ndim == 2:
         return Diagonal(diagonal)(input)
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.array.ndim}D (shape {tuple(input.shape)}); "
-                       "use gg.diagonal or gg.diag_embed for batches")
+                       "index one matrix (x[i]) first")
 
 
 # ----------------------------------------------------------- triangles

@@ -25,6 +25,7 @@ def test_repeat_result_can_be_changed_in_place_while_recording():
 def test_flip_accepts_a_tuple_or_separate_dims():
     x = gg.arange(6).reshape(2, 3)
     assert x.flip(0, 1).tolist() == x.flip((0, 1)).tolist() == [[5, 4, 3], [2, 1, 0]]
+    assert gg.flip(x, dims=[1]).tolist() == gg.flip(x, [1]).tolist() == [[2, 1, 0], [5, 4, 3]]
 
 
 def test_diag_round_trip_and_grad_fn_names():
