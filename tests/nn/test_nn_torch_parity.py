@@ -214,3 +214,16 @@ def test_reprs_match_torch():
         )
 
     assert repr(build(nn)) == repr(build(torch.nn))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"p": 1.0, "dim": 0}, {"dim": -1, "eps": 0.5}])
+def test_normalize(kwargs):
+    x = rng().normal(size=(3, 4))
+    x[1] = 0.0  # a zero row: divided by eps, with a finite gradient
+    ours_in, theirs_in = pair(x, True)
+    ours, theirs = F.normalize(ours_in, **kwargs), TF.normalize(theirs_in, **kwargs)
+    assert_close(ours, theirs)
+    seed = rng(3).normal(size=x.shape)
+    ours.backward(gg.tensor(seed))
+    theirs.backward(torch.tensor(seed))
+    assert_close(ours_in.grad, theirs_in.grad)
