@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
-from . import blend, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
+from . import composite, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
 from .elementwise import (
     abs, add, allclose, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, rsub, sigmoid, sign, sin, softplus, sqrt,
@@ -19,7 +19,7 @@ from .shape import (
     broadcast_to, cat, chunk, clone, concatenate, contiguous, expand, expand_as, flatten, getitem, narrow,
     permute, reshape, select, split, squeeze, stack, sum_to, t, transpose, unbind, unsqueeze, view, view_as,
 )
-from .blend import addcdiv, addcmul, lerp
+from .composite import addcdiv, addcmul, clamp_max, clamp_min, lerp
 from .contraction import einsum, outer
 from .division import floor_divide, fmod, remainder
 from .indexing import gather, masked_fill, scatter, scatter_add
@@ -66,6 +66,7 @@ _METHODS = {
     "tril_": tril_, "triu_": triu_, "scatter_": scatter_, "scatter_add_": scatter_add_,
     "masked_fill_": masked_fill_, "normal_": normal_, "uniform_": uniform_, "addcmul_": addcmul_,
     "addcdiv_": addcdiv_, "lerp_": lerp_, "addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp,
+    "clamp_min": clamp_min, "clamp_max": clamp_max,
     # sorting, scans, indexing, rearranging, products, norms, integer division
     "sort": sort, "argsort": argsort, "topk": topk, "cumsum": cumsum, "cumprod": cumprod, "gather": gather,
     "scatter": scatter, "scatter_add": scatter_add, "masked_fill": masked_fill, "repeat": repeat, "flip": flip,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..creation import _generator
 from ..tensor import Tensor
-from . import blend, division, elementwise as ew, indexing, manipulation
+from . import composite, division, elementwise as ew, indexing, manipulation
 from .inplace import Overwrite, _inplace
 
 
@@ -61,14 +61,14 @@ square_ = _in_place("square_", ew.square)
 sign_ = _in_place("sign_", ew.sign)
 # with an operand
 pow_ = _in_place("pow_", ew.pow, takes_tensor_operand=True)
-clamp_min_ = _in_place("clamp_min_", lambda x, min: ew.clamp(x, min=min), takes_tensor_operand=True)  # noqa: A002
-clamp_max_ = _in_place("clamp_max_", lambda x, max: ew.clamp(x, max=max), takes_tensor_operand=True)  # noqa: A002
+clamp_min_ = _in_place("clamp_min_", composite.clamp_min, takes_tensor_operand=True)
+clamp_max_ = _in_place("clamp_max_", composite.clamp_max, takes_tensor_operand=True)
 floor_divide_ = _in_place("floor_divide_", division.floor_divide, takes_tensor_operand=True)
 remainder_ = _in_place("remainder_", division.remainder, takes_tensor_operand=True)
 fmod_ = _in_place("fmod_", division.fmod, takes_tensor_operand=True)
-addcmul_ = _in_place("addcmul_", blend.addcmul, takes_tensor_operand=True)
-addcdiv_ = _in_place("addcdiv_", blend.addcdiv, takes_tensor_operand=True)
-lerp_ = _in_place("lerp_", blend.lerp, takes_tensor_operand=True)
+addcmul_ = _in_place("addcmul_", composite.addcmul, takes_tensor_operand=True)
+addcdiv_ = _in_place("addcdiv_", composite.addcdiv, takes_tensor_operand=True)
+lerp_ = _in_place("lerp_", composite.lerp, takes_tensor_operand=True)
 # rearrangements
 tril_ = _in_place("tril_", manipulation.tril)
 masked_fill_ = _in_place("masked_fill_", indexing.masked_fill, takes_tensor_operand=True)

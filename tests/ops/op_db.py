@@ -669,7 +669,7 @@ DIVISION = [
            domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
 ]
 
-BLEND = [
+COMPOSITE = [
     OpInfo("addcmul", lambda lib, x, a, b: lib.addcmul(x, a, b, value=-0.5), lambda x, a, b: x - 0.5 * a * b, (
         Sample(((2, 3), (2, 3), (2, 3))),
         Sample(((2, 3), (3,), (2, 1)), name="broadcast"),
@@ -681,6 +681,8 @@ BLEND = [
     OpInfo("lerp", lambda lib, x, end: lib.lerp(x, end, 0.3), lambda x, end: x + 0.3 * (end - x), BINARY[:2]),
     OpInfo("lerp_tensor_weight", lambda lib, x, end, w: x.lerp(end, w), lambda x, end, w: x + w * (end - x),
            (Sample(((2, 3), (2, 3), (2, 3))), Sample(((2, 3), (3,), (2, 1)), name="broadcast"))),
+    OpInfo("clamp_min_method", lambda lib, x: x.clamp_min(-0.5), lambda x: np.maximum(x, -0.5), UNARY[2:]),
+    OpInfo("clamp_max_method", lambda lib, x, hi: lib.clamp_max(x, hi), np.minimum, BINARY[:2]),
 ]
 
 
@@ -806,7 +808,7 @@ def _augmented_mod(x, other):
 
 OPS = ARITHMETIC + UNARY_MATH + ACTIVATIONS + CLAMP + SELECTION + COMPARISONS + REDUCTIONS + MATMUL + SHAPE \
     + INDEXING + INPLACE
-OPS += SCANS + SORTING + GATHER_SCATTER + MANIPULATION + EINSUM + DIVISION + BLEND + NORMS + INPLACE_MATH
+OPS += SCANS + SORTING + GATHER_SCATTER + MANIPULATION + EINSUM + DIVISION + COMPOSITE + NORMS + INPLACE_MATH
 
 _names = [op.name for op in OPS]
 assert len(_names) == len(set(_names)), "op names must be unique: they are test ids"

@@ -1,13 +1,14 @@
-"""Fused-looking arithmetic PyTorch code reaches for in hand-written optimizers: ``addcmul``, ``addcdiv``, ``lerp``.
+"""Small composites PyTorch code reaches for: ``addcmul``, ``addcdiv``, ``lerp`` (hand-written optimizers),
+``clamp_min``, ``clamp_max``.
 
-Composites of the elementwise ops (so their gradients, and double backward, come from those),
-with PyTorch's argument names; their in-place forms are in ``inplace_math``.
+Built from the elementwise ops (so their gradients, and double backward, come from those), with
+PyTorch's argument names; their in-place forms are in ``inplace_math``.
 """
 
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .elementwise import add, div, mul, sub
+from .elementwise import add, clamp, div, mul, sub
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:  # noqa: A002
@@ -38,3 +39,23 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:  # noqa: A002
         tensor([0.5, 1. ])
     """
     return add(input, mul(sub(end, input), weight))
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    """``clamp(input, min=min)``: values below ``min`` raised to it.
+
+    Example:
+        >>> gg.tensor([-1., 2.]).clamp_min(0.)
+        tensor([0., 2.])
+    """
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    """``clamp(input, max=max)``: values above ``max`` lowered to it.
+
+    Example:
+        >>> gg.tensor([-1., 2.]).clamp_max(0.)
+        tensor([-1.,  0.])
+    """
+    return clamp(input, max=max)
