@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backends, dtypes
+from .autograd.node import ArrayFunction
 from .device import get_default_device, resolve as to_device
 from .tensor import Tensor, tensor
 
@@ -117,6 +118,62 @@ def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     with dev.activate():
         array = _generator(dev).standard_normal(_shape(size), dtype=np.float64).astype(dt.np)
         return _finish(array, dev, requires_grad)
+
+
+class Normal(ArrayFunction):
+    """Samples of N(mean, std**2) for tensor ``mean``/``std``; as in PyTorch, their gradients are zero.
+
+    (The sample is not reparameterized: for a differentiable draw write ``mean + std * gg.randn_like(std)``.)
+    """
+
+    backward_name = "NormalBackward3"
+
+    def __init__(self, shape, dtype):
+        self.out_shape, self.out_dtype = shape, dtype
+
+    def forward(self, mean, std):
+        noise = _generator(self.device).standard_normal(self.out_shape, dtype=np.float64).astype(self.out_dtype)
+        return (noise * std + mean).astype(self.out_dtype, copy=False)
+
+    def backward(self, gy):
+        return tuple(gy * 0.0 if need else None for need in self.needs_input_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Samples of the normal distribution N(mean, std**2), with ``torch.normal``'s overloads.
+
+    ``mean`` and ``std`` are tensors (the result has their broadcast shape, dtype and device; their
+    gradients are zero, as in PyTorch) or numbers, and then ``size`` gives the shape.
+
+    Example:
+        >>> gg.normal(0.0, 1.0, size=(2, 3)).shape
+        (2, 3)
+        >>> gg.normal(gg.zeros(4), gg.tensor([1., 1., 2., 2.])).shape
+        (4,)
+    """
+    if generator is not None:
+        raise TypeError("normal(): gpugrad has no Generator objects; seed the global generators with gg.manual_seed")
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal(): with a number mean and std, give the shape: normal(mean, std, size=(2, 3))")
+        if std < 0:
+            raise RuntimeError(f"normal(): expects std >= 0.0, but found std {std}")
+        dt, dev = _resolve(dtype, device)
+        with dev.activate():
+            array = (_generator(dev).standard_normal(_shape((size,)), dtype=np.float64) * std + mean).astype(dt.np)
+            return _finish(array, dev, requires_grad)
+    if size is not None:
+        raise TypeError("normal(): size is only for number mean and std; a tensor mean/std sets the shape")
+    shape = np.broadcast_shapes(*(tuple(x.shape) for x in tensors))
+    floats = [x for x in tensors if x.dtype.is_floating_point]
+    out_dtype = dtypes.result_type(*floats) if floats else dtypes.get_default_dtype()
+    if isinstance(std, Tensor) and std.numel() and backends.has_values(std.array) and bool((std.array < 0).any()):
+        raise RuntimeError("normal(): expects all elements of std >= 0.0")
+    if not isinstance(std, Tensor) and std < 0:
+        raise RuntimeError(f"normal(): expects std >= 0.0, but found std {std}")
+    return Normal(shape, out_dtype.np)(mean, std)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:

@@ -44,6 +44,14 @@ def is_cupy_array(array) -> bool:
     return cupy is not None and isinstance(array, cupy.ndarray)
 
 
+def has_values(array) -> bool:
+    """Whether ``array`` holds values that can be read (not a tracing proxy of gg.compile / gg.Graph).
+
+    Ops skip value checks (bounds, zero divisors) on proxies: a traced graph cannot branch on values.
+    """
+    return isinstance(array, np.ndarray) or is_cupy_array(array)
+
+
 def _traced_copy(array):
     """A recorded copy when ``array`` is a tracing proxy (a compiled step runs on one device), else None."""
     from ..graph.tracer import TracedArray

@@ -18,18 +18,19 @@ from ..device import on_tensor_device
 from ..creation import arange, bernoulli_mask
 from ..ops import elementwise as _ew
 from ..ops import linalg as _linalg
+from ..ops import norms as _norms
 from ..ops import reduction as _red
 from ..ops import gelu, leaky_relu, relu, sigmoid, softplus, tanh, where  # with PyTorch's keywords (input=...)
 from ..tensor import Tensor
 from .loss_functions import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
-    nll_loss,
+    nll_loss, smooth_l1_loss,
 )
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "embedding", "gelu",
-    "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss", "one_hot",
-    "relu", "sigmoid", "silu", "softmax", "softplus", "tanh",
+    "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
 ]
 
 
@@ -122,6 +123,17 @@ def layer_norm(
     if bias is not None:
         out = out + bias
     return out
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim``: unit vectors, as ``torch.nn.functional.normalize``.
+
+    Example:
+        >>> F.normalize(gg.tensor([[3.0, 4.0]]))
+        tensor([[0.6, 0.8]])
+    """
+    norm = _norms.vector_norm(input, p, dim, keepdim=True)
+    return input / _ew.clamp(norm, min=eps).expand_as(input)
 
 
 def _as_shape(shape) -> tuple:

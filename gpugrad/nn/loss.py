@@ -51,6 +51,19 @@ class HuberLoss(_Loss):
         return L.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
+class SmoothL1Loss(_Loss):
+    """Quadratic for errors below ``beta``, linear above, with slope 1; see ``F.smooth_l1_loss``."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        if beta < 0:
+            raise RuntimeError(f"SmoothL1Loss(): does not support negative values for beta, got {beta}")
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy on probabilities; see ``F.binary_cross_entropy``."""
 

@@ -100,6 +100,25 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(where(size < delta, quadratic, linear), reduction)
 
 
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5 * d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta``, with ``d = input - target``.
+
+    That is ``huber_loss(delta=beta) / beta``; ``beta=0`` is the L1 loss, as in PyTorch.
+    (PyTorch's deprecated ``size_average``/``reduce`` arguments are not taken: use ``reduction``.)
+
+    Example:
+        >>> F.smooth_l1_loss(gg.tensor([0.0, 3.0]), gg.tensor([0.5, 0.0]))
+        tensor(1.3125)
+    """
+    _check_reduction("smooth_l1_loss", reduction)
+    _check_same_shape("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise RuntimeError(f"smooth_l1_loss(): does not support negative values for beta, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return huber_loss(input, target, reduction, delta=beta) / beta
+
+
 # ----------------------------------------------------------- binary classification
 def _log_clamped(x: Tensor) -> Tensor:
     """``max(log(x), -100)`` as PyTorch's BCE computes it, with a finite gradient at ``x == 0``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
+from . import composite, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
 from .elementwise import (
     abs, add, allclose, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, rsub, sigmoid, sign, sin, softplus, sqrt,
@@ -19,6 +20,19 @@ from .shape import (
     broadcast_to, cat, chunk, clone, concatenate, contiguous, expand, expand_as, flatten, getitem, narrow,
     permute, reshape, select, split, squeeze, stack, sum_to, t, transpose, unbind, unsqueeze, view, view_as,
 )
+from .composite import addcdiv, addcmul, clamp_max, clamp_min, lerp
+from .contraction import einsum, outer
+from .division import floor_divide, fmod, remainder
+from .indexing import gather, masked_fill, scatter, scatter_add
+from .inplace_math import (
+    abs_, addcdiv_, addcmul_, clamp_max_, clamp_min_, cos_, exp_, floor_divide_, fmod_, lerp_, log1p_, log_,
+    masked_fill_, neg_, normal_, pow_, relu_, remainder_, rsqrt_, scatter_, scatter_add_, sigmoid_, sign_, sin_, sqrt_,
+    square_, tan_, tanh_, tril_, triu_, uniform_,
+)
+from .manipulation import diag, flip, repeat, tril, triu
+from .norms import norm
+from .scan import cumprod, cumsum
+from .sorting import argsort, sort, topk
 
 
 def _reflect(op):
@@ -46,6 +60,19 @@ _METHODS = {
     # in place
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "clamp_": clamp_, "fill_": fill_, "zero_": zero_,
     "copy_": copy_,
+    "neg_": neg_, "abs_": abs_, "exp_": exp_, "log_": log_, "log1p_": log1p_, "sqrt_": sqrt_, "rsqrt_": rsqrt_,
+    "sin_": sin_, "cos_": cos_, "tan_": tan_, "tanh_": tanh_, "sigmoid_": sigmoid_, "relu_": relu_,
+    "square_": square_, "sign_": sign_, "pow_": pow_, "clip_": clamp_, "clamp_min_": clamp_min_,
+    "clamp_max_": clamp_max_, "floor_divide_": floor_divide_, "remainder_": remainder_, "fmod_": fmod_,
+    "tril_": tril_, "triu_": triu_, "scatter_": scatter_, "scatter_add_": scatter_add_,
+    "masked_fill_": masked_fill_, "normal_": normal_, "uniform_": uniform_, "addcmul_": addcmul_,
+    "addcdiv_": addcdiv_, "lerp_": lerp_, "addcmul": addcmul, "addcdiv": addcdiv, "lerp": lerp,
+    "clamp_min": clamp_min, "clamp_max": clamp_max,
+    # sorting, scans, indexing, rearranging, products, norms, integer division
+    "sort": sort, "argsort": argsort, "topk": topk, "cumsum": cumsum, "cumprod": cumprod, "gather": gather,
+    "scatter": scatter, "scatter_add": scatter_add, "masked_fill": masked_fill, "repeat": repeat, "flip": flip,
+    "diag": diag, "tril": tril, "triu": triu, "outer": outer, "ger": outer, "norm": norm,
+    "floor_divide": floor_divide, "remainder": remainder, "fmod": fmod,
     # operators
     "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": rsub,
     "__mul__": elementwise._mul_operator, "__rmul__": _reflect(mul), "__truediv__": div, "__rtruediv__": _reflect(div),
@@ -53,6 +80,8 @@ _METHODS = {
     "__neg__": neg, "__abs__": abs, "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt,
     "__ge__": ge, "__getitem__": getitem, "__setitem__": setitem, "__invert__": logical_not,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
+    "__floordiv__": floor_divide, "__rfloordiv__": _reflect(floor_divide), "__mod__": remainder,
+    "__rmod__": _reflect(remainder), "__ifloordiv__": floor_divide_, "__imod__": remainder_,
 }
 
 for _name, _fn in _METHODS.items():

@@ -375,8 +375,15 @@ def mul(a, b) -> Tensor:
     return _apply("mul", Mul(), a, b)
 
 
-def div(a, b) -> Tensor:
-    """True division; integer inputs give the default float dtype, as in PyTorch."""
+def div(a, b, rounding_mode=None) -> Tensor:
+    """True division; integer inputs give the default float dtype, as in PyTorch.
+
+    ``rounding_mode="floor"`` or ``"trunc"`` rounds the quotient (integers stay integers; see ``ops/division.py``).
+    """
+    if rounding_mode is not None:
+        from .division import div_rounded  # division builds on this module
+
+        return div_rounded(a, b, rounding_mode)
     a, b = promote("div", a, b, floating=True)
     return _apply("div", Div(), a, b)
 

@@ -80,7 +80,8 @@ def test_ratios_are_gpugrad_median_over_baseline_median(full_tiny_run):
             numpy_row = next(o for o in same if o["impl"] in ("numpy", "cupy"))
             assert m["ratios"][numpy_row["impl"]] == pytest.approx(m["median"] / numpy_row["median"])
             checked += 1
-    assert checked >= 16 + 2 + 6 + 3 + 1 + 1  # tiny, curvefit (eager, compiled), chain, elementwise, matmul, mlp
+    assert checked >= 16 + 2 + 6 + 3 + 1 + 1 + 5  # tiny, curvefit (eager, compiled), chain, elementwise, matmul, mlp,
+    # tensor_ops
 
 
 def test_torch_columns_when_torch_is_installed(full_tiny_run):

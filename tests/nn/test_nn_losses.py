@@ -82,11 +82,15 @@ REGRESSION = [
     (F.l1_loss, lambda x, y: np.abs(x - y), {}),
     (F.huber_loss, lambda x, y: np_huber(x, y, 1.0), {}),
     (F.huber_loss, lambda x, y: np_huber(x, y, 0.3), {"delta": 0.3}),
+    (F.smooth_l1_loss, lambda x, y: np_huber(x, y, 1.0), {}),
+    (F.smooth_l1_loss, lambda x, y: np_huber(x, y, 0.3) / 0.3, {"beta": 0.3}),
+    (F.smooth_l1_loss, lambda x, y: np.abs(x - y), {"beta": 0.0}),
 ]
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("loss, reference, kwargs", REGRESSION, ids=["mse", "l1", "huber", "huber_delta"])
+@pytest.mark.parametrize("loss, reference, kwargs", REGRESSION,
+                         ids=["mse", "l1", "huber", "huber_delta", "smooth_l1", "smooth_l1_beta", "smooth_l1_beta0"])
 def test_regression_loss_values(loss, reference, kwargs, reduction, device):
     x, y = rng().normal(size=(4, 3)), rng().normal(size=(4, 3)) * 2
     out = loss(t64(x, device), t64(y, device), reduction=reduction, **kwargs)
@@ -94,8 +98,9 @@ def test_regression_loss_values(loss, reference, kwargs, reduction, device):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("loss, kwargs", [(F.mse_loss, {}), (F.l1_loss, {}), (F.huber_loss, {"delta": 0.5})],
-                         ids=["mse", "l1", "huber"])
+@pytest.mark.parametrize("loss, kwargs", [(F.mse_loss, {}), (F.l1_loss, {}), (F.huber_loss, {"delta": 0.5}),
+                                          (F.smooth_l1_loss, {"beta": 0.5})],
+                         ids=["mse", "l1", "huber", "smooth_l1"])
 def test_regression_loss_gradcheck(loss, kwargs, reduction):
     x = t64(rng().normal(size=(3, 2)), requires_grad=True)
     y = t64(rng().normal(size=(3, 2)) + 0.05, requires_grad=True)  # both sides differentiate
@@ -108,6 +113,15 @@ def test_mse_hand_computed_and_module():
     assert nn.MSELoss(reduction="sum")(x, y).item() == pytest.approx(13.0)
     assert nn.L1Loss()(x, y).item() == pytest.approx(5 / 3)
     assert nn.HuberLoss(delta=2.0)(x, y).item() == pytest.approx((0 + 2 + 2 * (3 - 1)) / 3)
+    assert nn.SmoothL1Loss(beta=2.0)(x, y).item() == pytest.approx((0 + 1 + (3 - 1)) / 3)
+    assert nn.SmoothL1Loss(reduction="none")(x, y).tolist() == [0.0, 1.5, 2.5]
+
+
+def test_smooth_l1_refuses_a_negative_beta():
+    with pytest.raises(RuntimeError, match="negative values for beta"):
+        F.smooth_l1_loss(gg.ones(2), gg.ones(2), beta=-1.0)
+    with pytest.raises(RuntimeError, match="negative values for beta"):
+        nn.SmoothL1Loss(beta=-0.5)
 
 
 # ----------------------------------------------------------------- binary cross-entropy
@@ -315,6 +329,7 @@ ALL_LOSSES = [
     ("mse_loss", lambda r: F.mse_loss(gg.ones(2), gg.ones(2), reduction=r)),
     ("l1_loss", lambda r: F.l1_loss(gg.ones(2), gg.ones(2), reduction=r)),
     ("huber_loss", lambda r: F.huber_loss(gg.ones(2), gg.ones(2), reduction=r)),
+    ("smooth_l1_loss", lambda r: F.smooth_l1_loss(gg.ones(2), gg.ones(2), reduction=r)),
     ("binary_cross_entropy", lambda r: F.binary_cross_entropy(gg.ones(2) / 2, gg.ones(2), reduction=r)),
     ("binary_cross_entropy_with_logits",
      lambda r: F.binary_cross_entropy_with_logits(gg.ones(2), gg.ones(2), reduction=r)),
@@ -331,7 +346,7 @@ def test_bad_reduction_names_the_loss_and_the_choices(name, call):
         nn.MSELoss(reduction="avg")
 
 
-@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy,
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss, F.huber_loss, F.smooth_l1_loss, F.binary_cross_entropy,
                                   F.binary_cross_entropy_with_logits])
 def test_shape_mismatch_names_the_loss_the_shapes_and_the_fix(loss):
     with pytest.raises(ValueError, match=rf"{loss.__name__}\(\): target shape \(4,\) differs from input shape "

@@ -53,6 +53,13 @@ def test_regression_losses(reduction):
     check_loss(lambda a, b, reduction: F.huber_loss(a, b, reduction=reduction, delta=0.7),
                lambda a, b, reduction: TF.huber_loss(a, b, reduction=reduction, delta=0.7),
                [pair(x, True), pair(y)], reduction)
+    for beta in (1.0, 0.4, 0.0):
+        check_loss(lambda a, b, reduction: F.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
+                   lambda a, b, reduction: TF.smooth_l1_loss(a, b, reduction=reduction, beta=beta),
+                   [pair(x, True), pair(y)], reduction)
+        check_loss(lambda a, b, reduction: nn.SmoothL1Loss(reduction=reduction, beta=beta)(a, b),
+                   lambda a, b, reduction: torch.nn.SmoothL1Loss(reduction=reduction, beta=beta)(a, b),
+                   [pair(x, True), pair(y)], reduction)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -207,3 +214,16 @@ def test_reprs_match_torch():
         )
 
     assert repr(build(nn)) == repr(build(torch.nn))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"p": 1.0, "dim": 0}, {"dim": -1, "eps": 0.5}])
+def test_normalize(kwargs):
+    x = rng().normal(size=(3, 4))
+    x[1] = 0.0  # a zero row: divided by eps, with a finite gradient
+    ours_in, theirs_in = pair(x, True)
+    ours, theirs = F.normalize(ours_in, **kwargs), TF.normalize(theirs_in, **kwargs)
+    assert_close(ours, theirs)
+    seed = rng(3).normal(size=x.shape)
+    ours.backward(gg.tensor(seed))
+    theirs.backward(torch.tensor(seed))
+    assert_close(ours_in.grad, theirs_in.grad)

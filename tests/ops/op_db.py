@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 import gpugrad as gg
-from opinfo import OpInfo, Sample, booleans, fixed, integers, nonzero, uniform
+from opinfo import DEFAULT_DOMAIN, OpInfo, Sample, booleans, fixed, integers, nonzero, uniform
 
 POSITIVE = uniform(0.5, 2.0)
 NONZERO = nonzero()
@@ -447,8 +447,368 @@ INPLACE = [
            lambda x, y: np.sin((x * y + x) / 2), (Sample(((2, 3), (2, 3))),)),
 ]
 
+# ============================================================== scans
+def _scan_ref(fn):
+    def ref(x, dim):
+        return x.copy() if x.ndim == 0 else fn(x, axis=dim)
+
+    return ref
+
+
+SCAN_DIMS = (
+    Sample(((2, 3, 4),), {"dim": 1}),
+    Sample(((2, 3),), {"dim": -1}),
+    Sample(((5,),), {"dim": 0}),
+    Sample(((0,),), {"dim": 0}, name="empty"),
+    Sample(((),), {"dim": 0}, name="scalar"),
+)
+# one zero per slice: double backward is exact there (two zeros in a slice are checked to first order)
+ONE_ZERO_PER_ROW = fixed([[1.5, 0.0, 2.0, -1.0], [0.5, -2.0, 0.7, 0.0], [0.0, 1.2, -0.8, 1.5]])
+SCANS = [
+    OpInfo("cumsum", lambda lib, x, dim: x.cumsum(dim), _scan_ref(np.cumsum), SCAN_DIMS),
+    OpInfo("cumprod", lambda lib, x, dim: lib.cumprod(x, dim), _scan_ref(np.cumprod), SCAN_DIMS + (
+        Sample(((3, 4),), {"dim": 1}, name="one_zero_per_row", domains=(ONE_ZERO_PER_ROW,)),
+        Sample(((3, 4),), {"dim": 0}, name="zeros_down_columns", domains=(ONE_ZERO_PER_ROW,)),
+    ), domain=nonzero(0.5, 1.5)),
+    OpInfo("cumprod_two_zeros", lambda lib, x, dim: x.cumprod(dim), _scan_ref(np.cumprod), (
+        Sample(((2, 4),), {"dim": 1}, domains=(fixed([[0.0, 2.0, 0.0, 3.0], [1.5, 0.0, 0.0, -1.0]]),)),
+        Sample(((3,),), {"dim": 0}, name="zero_last", domains=(fixed([2.0, 3.0, 0.0]),)),
+    ), gradgrad=False),
+]
+
+
+# ============================================================== sorting
+def _sort_ref(x, dim=-1, descending=False, stable=False):
+    if x.ndim == 0:
+        return x.copy(), np.array(0)
+    indices = np.argsort(-x if descending else x, axis=dim, kind="stable")
+    return np.take_along_axis(x, indices, axis=dim), indices
+
+
+def _topk_ref(x, k, dim=-1, largest=True):
+    values, indices = _sort_ref(x, dim, descending=largest)
+    keep = (slice(None),) * (dim % x.ndim) + (slice(0, k),)
+    return values[keep], indices[keep]
+
+
+SORTING = [
+    OpInfo("sort", lambda lib, x, **kw: lib.sort(x, **kw), _sort_ref, (
+        Sample(((3, 4),)),
+        Sample(((3, 4),), {"dim": 0}),
+        Sample(((2, 3, 4),), {"dim": 1, "descending": True}),
+        Sample(((),), {"dim": 0}, name="scalar"),
+        Sample(((0,),), name="empty"),
+    ), out_dtypes=(None, gg.int64)),
+    # equal elements keep their order (torch only promises that with stable=True); not differentiable at ties
+    OpInfo("sort_ties", lambda lib, x, **kw: lib.sort(x, **kw), _sort_ref, (
+        Sample(((8,),), {"stable": True}, name="ascending"),
+        Sample(((8,),), {"descending": True, "stable": True}, name="descending"),
+        Sample(((2, 6),), {"dim": 0, "descending": True, "stable": True}, name="dim0"),
+    ), domain=integers(0, 3), grad=False, out_dtypes=(None, gg.int64)),
+    OpInfo("argsort", lambda lib, x, **kw: x.argsort(**kw), lambda x, **kw: _sort_ref(x, **kw)[1], (
+        Sample(((3, 4),)),
+        Sample(((3, 4),), {"dim": 0, "descending": True}),
+        Sample(((8,),), {"stable": True}, name="ties", domains=(integers(0, 3),)),
+        Sample(((8,),), {"descending": True, "stable": True}, name="ties_descending", domains=(integers(0, 3),)),
+    ), grad=False, out_dtypes=(gg.int64,)),
+    OpInfo("topk", lambda lib, x, k, **kw: lib.topk(x, k, **kw), _topk_ref, (
+        Sample(((5,),), {"k": 2}),
+        Sample(((3, 4),), {"k": 3, "dim": 0}),
+        Sample(((3, 4),), {"k": 2, "largest": False}),
+        Sample(((2, 3, 4),), {"k": 1, "dim": 1}),
+        Sample(((3, 4),), {"k": 0}, name="k0"),
+    ), out_dtypes=(None, gg.int64)),
+]
+
+
+# ============================================================== gather and scatter
+def indices(high: int):
+    """int64 positions in ``[0, high)`` (repeats on purpose)."""
+    return lambda rng, shape: rng.integers(0, high, shape)
+
+
+def _gather_ref(x, index, dim):
+    block = x[tuple(slice(0, n) if d != dim % x.ndim else slice(None) for d, n in enumerate(index.shape))]
+    return np.take_along_axis(block, index, axis=dim)
+
+
+def _scatter_ref(x, index, src, dim, add=False):
+    out = x.copy()
+    for position in np.ndindex(*index.shape):
+        target = list(position)
+        target[dim % x.ndim] = index[position]
+        value = src[position] if isinstance(src, np.ndarray) else src
+        out[tuple(target)] = out[tuple(target)] + value if add else value
+    return out
+
+
+# each column's targets distinct along dim 0, so which write wins is not in question
+DISTINCT_ROWS = fixed([[0, 1, 2, 0], [2, 0, 1, 1]])
+GATHER_SCATTER = [
+    OpInfo("gather", lambda lib, x, index, dim: lib.gather(x, dim, index), _gather_ref, (
+        Sample(((3, 4), (3, 4)), {"dim": 1}, domains=(None, indices(4))),
+        Sample(((3, 4), (2, 4)), {"dim": 0}, domains=(None, indices(3))),
+        Sample(((4, 5), (2, 3)), {"dim": -1}, name="index_smaller", domains=(None, indices(5))),
+        Sample(((3,), (6,)), {"dim": 0}, domains=(None, indices(3))),
+        Sample(((2, 3, 4), (2, 2, 4)), {"dim": 1}, domains=(None, indices(3))),
+    )),
+    OpInfo("scatter", lambda lib, x, index, src, dim: x.scatter(dim, index, src), _scatter_ref, (
+        Sample(((3, 4), (2, 4), (2, 4)), {"dim": 0}, domains=(None, DISTINCT_ROWS, None)),
+        # PyTorch's backward fails when src is larger than index ("invalid gradient"); ours pads with zeros
+        Sample(((3, 4), (2, 4), (3, 5)), {"dim": 0}, name="src_larger", domains=(None, DISTINCT_ROWS, None),
+               torch=False),
+        Sample(((4, 3), (4, 2), (4, 2)), {"dim": 1}, name="along_rows",
+               domains=(None, fixed([[0, 2], [1, 0], [2, 1], [1, 2]]), None)),
+    )),
+    OpInfo("scatter_value", lambda lib, x, index, dim: x.scatter(dim, index, 1.5),
+           lambda x, index, dim: _scatter_ref(x, index, 1.5, dim), (
+               Sample(((3, 4), (2, 4)), {"dim": 0}, domains=(None, indices(3))),
+           )),
+    OpInfo("scatter_add", lambda lib, x, index, src, dim: lib.scatter_add(x, dim, index, src),
+           lambda x, index, src, dim: _scatter_ref(x, index, src, dim, add=True), (
+               Sample(((3, 4), (5, 4), (5, 4)), {"dim": 0}, name="repeats", domains=(None, indices(3), None)),
+               Sample(((3, 4), (3, 2), (3, 3)), {"dim": 1}, name="src_larger", domains=(None, indices(4), None),
+                      torch=False),  # as for scatter: PyTorch's backward fails here
+               Sample(((4,), (6,), (6,)), {"dim": 0}, domains=(None, indices(4), None)),
+           )),
+    OpInfo("masked_fill", lambda lib, x, mask: x.masked_fill(mask, 0.5), lambda x, mask: np.where(mask, 0.5, x), (
+        Sample(((2, 3), (2, 3))),
+        Sample(((2, 3), (3,)), name="broadcast_mask"),
+    ), domain=(uniform(-2, 2), booleans())),
+]
+
+
+# ============================================================== rearranging and products
+def _diag_ref(x, diagonal=0):
+    return np.diag(x, diagonal).copy()
+
+
+MANIPULATION = [
+    OpInfo("flip", lambda lib, x, dims: x.flip(dims), lambda x, dims: np.flip(x, dims), (
+        Sample(((2, 3, 4),), {"dims": (0, 2)}),
+        Sample(((3,),), {"dims": (0,)}),
+        Sample(((2, 3),), {"dims": (-1,)}),
+        Sample(((2, 3),), {"dims": ()}, name="no_dims"),
+    )),
+    OpInfo("repeat", lambda lib, x, sizes: x.repeat(*sizes), lambda x, sizes: np.tile(x, sizes), (
+        Sample(((2, 3),), {"sizes": (2, 1)}),
+        Sample(((3,),), {"sizes": (2, 2)}, name="new_leading_dim"),
+        Sample(((2, 1, 3),), {"sizes": (1, 2, 1, 2)}),
+        Sample(((),), {"sizes": (3,)}, name="scalar"),
+        Sample(((2, 3),), {"sizes": (0, 1)}, name="zero_times"),
+    )),
+    OpInfo("diag", lambda lib, x, **kw: lib.diag(x, **kw), _diag_ref, (
+        Sample(((3,),)),
+        Sample(((3,),), {"diagonal": 1}),
+        Sample(((3,),), {"diagonal": -2}),
+        Sample(((3, 4),)),
+        Sample(((3, 4),), {"diagonal": 1}),
+        Sample(((4, 3),), {"diagonal": -1}),
+        Sample(((2, 3),), {"diagonal": 5}, name="beyond"),
+    )),
+    OpInfo("tril", lambda lib, x, **kw: x.tril(**kw), lambda x, diagonal=0: np.tril(x, diagonal), (
+        Sample(((3, 4),)),
+        Sample(((2, 3, 4),), {"diagonal": 1}),
+        Sample(((4, 3),), {"diagonal": -1}),
+    )),
+    OpInfo("triu", lambda lib, x, **kw: lib.triu(x, **kw), lambda x, diagonal=0: np.triu(x, diagonal), (
+        Sample(((3, 4),)),
+        Sample(((2, 3, 4),), {"diagonal": -1}),
+        Sample(((4, 3),), {"diagonal": 2}),
+    )),
+    OpInfo("outer", lambda lib, a, b: lib.outer(a, b), np.outer, (
+        Sample(((3,), (4,))),
+        Sample(((1,), (2,))),
+        Sample(((0,), (2,)), name="empty"),
+    )),
+]
+
+
+def _einsum(equation, *shapes, name=None):
+    return Sample(tuple(shapes), {"equation": equation}, name=name or equation)
+
+
+EINSUM = [
+    OpInfo("einsum", lambda lib, *xs, equation: lib.einsum(equation, *xs),
+           lambda *xs, equation: np.asarray(np.einsum(equation, *xs)), (
+               _einsum("ij,jk->ik", (2, 3), (3, 4), name="matmul"),
+               _einsum("ij,jk", (2, 3), (3, 4), name="implicit_output"),
+               _einsum("bij,bjk->bik", (2, 2, 3), (2, 3, 4), name="batched"),
+               _einsum("ii->i", (3, 3), name="diagonal"),
+               _einsum("ii", (3, 3), name="trace"),
+               _einsum("iij->j", (3, 3, 2), name="partial_trace"),
+               _einsum("ij->", (2, 3), name="sum_all"),
+               _einsum("ij->ji", (2, 3), name="transpose"),
+               _einsum("i,j->ij", (3,), (4,), name="outer"),
+               _einsum("ij,ij->i", (2, 3), (2, 3), name="rowwise_dot"),
+               _einsum("...j,jk->...k", (2, 1, 3), (3, 4), name="ellipsis"),
+               _einsum("i...->...", (2, 3, 4), name="ellipsis_output"),
+               _einsum("i,ij,jk->ik", (3,), (3, 3), (3, 4), name="three_operands"),
+           )),
+]
+
+
+# ============================================================== integer-style division
+AWAY_FROM_ZERO = nonzero(0.5, 2.0)
+DIVISION = [
+    OpInfo("remainder", lambda lib, a, b: a % b, np.remainder, BINARY[:4], domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+    OpInfo("remainder_scalar", lambda lib, x: x % 1.5, lambda x: np.remainder(x, 1.5), UNARY[2:],
+           domain=uniform(-5, 5)),
+    OpInfo("rremainder_scalar", lambda lib, x: 2.5 % x, lambda x: np.remainder(2.5, x), UNARY[2:],
+           domain=AWAY_FROM_ZERO, torch=False),  # torch: 2.5 % t is not defined for tensors
+    OpInfo("fmod", lambda lib, a, b: lib.fmod(a, b), np.fmod, BINARY[:4], domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+    OpInfo("fmod_scalar", lambda lib, x: x.fmod(-1.5), lambda x: np.fmod(x, -1.5), UNARY[2:], domain=uniform(-5, 5)),
+    OpInfo("floor_divide", lambda lib, a, b: a // b, np.floor_divide, BINARY[:4],
+           domain=(uniform(-5, 5), AWAY_FROM_ZERO), grad=False),
+    OpInfo("floor_divide_scalar", lambda lib, x: x // -0.75, lambda x: np.floor_divide(x, -0.75), UNARY[2:],
+           domain=uniform(-5, 5), grad=False),
+    # div's rounding modes: piecewise constant, with zero gradients (not floor_divide's error), as in PyTorch
+    OpInfo("div_floor", lambda lib, a, b: lib.div(a, b, rounding_mode="floor"), np.floor_divide, BINARY[:4],
+           domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+    OpInfo("div_trunc", lambda lib, a, b: a.div(b, rounding_mode="trunc"), lambda a, b: np.trunc(a / b), BINARY[:4],
+           domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+]
+
+COMPOSITE = [
+    OpInfo("addcmul", lambda lib, x, a, b: lib.addcmul(x, a, b, value=-0.5), lambda x, a, b: x - 0.5 * a * b, (
+        Sample(((2, 3), (2, 3), (2, 3))),
+        Sample(((2, 3), (3,), (2, 1)), name="broadcast"),
+    )),
+    OpInfo("addcdiv", lambda lib, x, a, b: x.addcdiv(a, b, value=2), lambda x, a, b: x + 2 * a / b, (
+        Sample(((2, 3), (2, 3), (2, 3))),
+        Sample(((2, 3), (3,), (2, 1)), name="broadcast"),
+    ), domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN, NONZERO)),
+    OpInfo("lerp", lambda lib, x, end: lib.lerp(x, end, 0.3), lambda x, end: x + 0.3 * (end - x), BINARY[:2]),
+    OpInfo("lerp_tensor_weight", lambda lib, x, end, w: x.lerp(end, w), lambda x, end, w: x + w * (end - x),
+           (Sample(((2, 3), (2, 3), (2, 3))), Sample(((2, 3), (3,), (2, 1)), name="broadcast"))),
+    OpInfo("clamp_min_method", lambda lib, x: x.clamp_min(-0.5), lambda x: np.maximum(x, -0.5), UNARY[2:]),
+    OpInfo("clamp_max_method", lambda lib, x, hi: lib.clamp_max(x, hi), np.minimum, BINARY[:2]),
+]
+
+
+# ============================================================== norms
+def _vector_norm_ref(x, ord=2, dim=None, keepdim=False):
+    axis = tuple(dim) if isinstance(dim, (tuple, list)) else dim
+    size = np.abs(x)
+    if ord == math.inf:
+        return np.max(size, axis=axis, keepdims=keepdim)
+    if ord == -math.inf:
+        return np.min(size, axis=axis, keepdims=keepdim)
+    if ord == 0:
+        return np.sum(size != 0, axis=axis, keepdims=keepdim).astype(np.float64)
+    return np.sum(size ** ord, axis=axis, keepdims=keepdim) ** (1.0 / ord)
+
+
+def _matrix_norm_ref(x, ord="fro", dim=(-2, -1), keepdim=False):
+    return np.asarray(np.linalg.norm(x, ord, axis=tuple(dim), keepdims=keepdim))
+
+
+NORMS = [
+    OpInfo("vector_norm", lambda lib, x, **kw: lib.linalg.vector_norm(x, **kw), _vector_norm_ref, (
+        Sample(((3, 4),)),
+        Sample(((3, 4),), {"ord": 1}),
+        Sample(((3, 4),), {"ord": math.inf}),
+        Sample(((3, 4),), {"ord": -math.inf, "dim": 1}),
+        Sample(((3, 4),), {"ord": 3, "dim": 1}),
+        Sample(((2, 3, 4),), {"ord": 0.5, "dim": (0, 2), "keepdim": True}),
+        Sample(((3, 4),), {"ord": 0}),
+        Sample(((5,),), {"ord": 2, "dim": -1, "keepdim": True}),
+        Sample(((),), name="scalar"),
+    ), domain=NONZERO),
+    OpInfo("matrix_norm", lambda lib, x, **kw: lib.linalg.matrix_norm(x, **kw), _matrix_norm_ref, (
+        Sample(((3, 4),)),
+        Sample(((3, 4),), {"ord": 1}),
+        Sample(((3, 4),), {"ord": -1}),
+        Sample(((3, 4),), {"ord": math.inf}),
+        Sample(((3, 4),), {"ord": -math.inf}),
+        Sample(((2, 3, 4),), {"ord": 1, "dim": (0, 2), "keepdim": True}),
+        Sample(((2, 3, 4),), {"ord": "fro", "dim": (2, 1)}),
+    ), domain=NONZERO),
+    # the spectral and nuclear norms: singular values, differentiated once
+    OpInfo("matrix_norm_svd", lambda lib, x, **kw: lib.linalg.matrix_norm(x, **kw), _matrix_norm_ref, (
+        Sample(((3, 4),), {"ord": "nuc"}),
+        Sample(((3, 4),), {"ord": 2}),
+        Sample(((4, 3),), {"ord": -2}),
+        Sample(((2, 3, 4),), {"ord": "nuc", "dim": (2, 0), "keepdim": True}),
+    ), gradgrad=False),
+    OpInfo("linalg_norm", lambda lib, x, **kw: lib.linalg.norm(x, **kw), lambda x, ord=None, dim=None, keepdim=False:
+           np.asarray(np.linalg.norm(x, ord, axis=dim, keepdims=keepdim)), (
+               Sample(((3, 4),)),
+               Sample(((3, 4),), {"ord": 1}),
+               Sample(((5,),), {"ord": 3}),
+               Sample(((3, 4),), {"dim": 0}),
+               Sample(((2, 3, 4),), {"ord": math.inf, "dim": (1, 2)}),
+           ), domain=NONZERO),
+    OpInfo("norm", lambda lib, x, **kw: x.norm(**kw), lambda x, p=2, dim=None, keepdim=False:
+           _vector_norm_ref(x, p, dim, keepdim), (
+        Sample(((3, 4),)),
+        Sample(((3, 4),), {"p": 1}),
+        Sample(((3, 4),), {"dim": 1}),
+        Sample(((2, 3, 4),), {"p": 3, "dim": (0, 2), "keepdim": True}),
+        Sample(((3, 4),), {"p": math.inf, "dim": 0}),
+    ), domain=NONZERO),
+]
+
+
+# ============================================================== in-place forms of the ops above and of math functions
+def _inplace_unary(name, method, ref, domain=DEFAULT_DOMAIN):
+    return OpInfo(name, lambda lib, x: getattr(x * 1, method)(), ref, (Sample(((2, 3),)), Sample(((),))),
+                  domain=domain)
+
+
+INPLACE_MATH = [
+    _inplace_unary("neg_", "neg_", np.negative),
+    _inplace_unary("abs_", "abs_", np.abs, NONZERO),
+    _inplace_unary("exp_", "exp_", np.exp),
+    _inplace_unary("log_", "log_", np.log, POSITIVE),
+    _inplace_unary("log1p_", "log1p_", np.log1p, POSITIVE),
+    _inplace_unary("sqrt_", "sqrt_", np.sqrt, POSITIVE),
+    _inplace_unary("rsqrt_", "rsqrt_", lambda x: 1 / np.sqrt(x), POSITIVE),
+    _inplace_unary("sin_", "sin_", np.sin),
+    _inplace_unary("cos_", "cos_", np.cos),
+    _inplace_unary("tan_", "tan_", np.tan, uniform(-1.2, 1.2)),
+    _inplace_unary("tanh_", "tanh_", np.tanh),
+    _inplace_unary("sigmoid_", "sigmoid_", lambda x: 1 / (1 + np.exp(-x))),
+    _inplace_unary("relu_", "relu_", lambda x: np.maximum(x, 0), NONZERO),
+    _inplace_unary("square_", "square_", np.square),
+    OpInfo("pow_", lambda lib, x: (x * 1).pow_(3), lambda x: x**3, (Sample(((2, 3),)),)),
+    OpInfo("pow_tensor_", lambda lib, x, y: (x * 1).pow_(y), np.power, (Sample(((2, 3), (3,))),),
+           domain=(POSITIVE, uniform(-2, 2))),
+    OpInfo("clamp_min_", lambda lib, x: (x * 1).clamp_min_(-0.5), lambda x: np.maximum(x, -0.5), (Sample(((2, 3),)),)),
+    OpInfo("clamp_max_", lambda lib, x: (x * 1).clamp_max_(0.5), lambda x: np.minimum(x, 0.5), (Sample(((2, 3),)),)),
+    OpInfo("clip_", lambda lib, x: (x * 1).clip_(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), (Sample(((2, 3),)),)),
+    OpInfo("remainder_", lambda lib, x, y: (x * 1).remainder_(y), np.remainder, (Sample(((2, 3), (3,))),),
+           domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+    OpInfo("imod", lambda lib, x: _augmented_mod(x * 1, 1.5), lambda x: np.remainder(x, 1.5), (Sample(((2, 3),)),),
+           domain=uniform(-5, 5)),
+    OpInfo("fmod_", lambda lib, x, y: (x * 1).fmod_(y), np.fmod, (Sample(((2, 3), (2, 3))),),
+           domain=(uniform(-5, 5), AWAY_FROM_ZERO)),
+    OpInfo("tril_", lambda lib, x: (x * 1).tril_(-1), lambda x: np.tril(x, -1), (Sample(((3, 4),)),)),
+    OpInfo("triu_", lambda lib, x: (x * 1).triu_(1), lambda x: np.triu(x, 1), (Sample(((2, 3, 4),)),)),
+    OpInfo("scatter_", lambda lib, x, index, src: (x * 1).scatter_(0, index, src),
+           lambda x, index, src: _scatter_ref(x, index, src, 0), (Sample(((3, 4), (2, 4), (2, 4))),),
+           domain=(DEFAULT_DOMAIN, DISTINCT_ROWS, DEFAULT_DOMAIN)),
+    OpInfo("scatter_add_", lambda lib, x, index, src: (x * 1).scatter_add_(1, index, src),
+           lambda x, index, src: _scatter_ref(x, index, src, 1, add=True), (Sample(((3, 4), (3, 5), (3, 5))),),
+           domain=(DEFAULT_DOMAIN, indices(4), DEFAULT_DOMAIN)),
+    OpInfo("addcmul_", lambda lib, x, a, b: (x * 1).addcmul_(a, b, value=0.5), lambda x, a, b: x + 0.5 * a * b,
+           (Sample(((2, 3), (2, 3), (3,))),)),
+    OpInfo("addcdiv_", lambda lib, x, a, b: (x * 1).addcdiv_(a, b, value=-1), lambda x, a, b: x - a / b,
+           (Sample(((2, 3), (2, 3), (2, 3))),), domain=(DEFAULT_DOMAIN, DEFAULT_DOMAIN, NONZERO)),
+    OpInfo("lerp_", lambda lib, x, end: (x * 1).lerp_(end, 0.75), lambda x, end: x + 0.75 * (end - x),
+           (Sample(((2, 3), (3,))),)),
+    OpInfo("masked_fill_", lambda lib, x, mask: (x * 1).masked_fill_(mask, -1.0),
+           lambda x, mask: np.where(mask, -1.0, x), (Sample(((2, 3), (3,))),), domain=(DEFAULT_DOMAIN, booleans())),
+]
+
+
+def _augmented_mod(x, other):
+    x %= other
+    return x
+
 OPS = ARITHMETIC + UNARY_MATH + ACTIVATIONS + CLAMP + SELECTION + COMPARISONS + REDUCTIONS + MATMUL + SHAPE \
     + INDEXING + INPLACE
+OPS += SCANS + SORTING + GATHER_SCATTER + MANIPULATION + EINSUM + DIVISION + COMPOSITE + NORMS + INPLACE_MATH
 
 _names = [op.name for op in OPS]
 assert len(_names) == len(set(_names)), "op names must be unique: they are test ids"
