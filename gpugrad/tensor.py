@@ -38,7 +38,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "array", "device", "requires_grad", "grad", "grad_fn", "name",
+        "array", "device", "_requires_grad", "_grad", "grad_fn", "name",
         "_version", "_accumulator", "_hooks", "_retains_grad", "_base", "__weakref__",
     )
     __array_priority__ = 1000  # numpy_scalar * tensor defers to Tensor.__rmul__
@@ -57,8 +57,8 @@ class Tensor:
         t = object.__new__(Tensor)
         t.array = data
         t.device = device
-        t.requires_grad = requires_grad
-        t.grad = None
+        t._requires_grad = requires_grad
+        t._grad = None
         t.grad_fn = None
         t.name = None
         t._version = [0]  # a box, shared with views, so in-place changes show through them
@@ -124,21 +124,47 @@ class Tensor:
     # ----------------------------------------------------------- requires_grad
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place on a leaf; returns self."""
-        if not self.is_leaf:
-            if requires_grad:
-                return self
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a "
-                "computed variable in a subgraph that doesn't require differentiation use "
-                "var_no_grad = var.detach()."
-            )
+        if requires_grad and not self.is_leaf:
+            return self
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        """``t.requires_grad = flag``, refused where PyTorch refuses it (integer tensors; False on a non-leaf)."""
         if requires_grad and not dtypes.from_numpy_dtype(self.array.dtype).is_floating_point:
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}; "
                 "convert first with .to(gg.float32)"
             )
-        self.requires_grad = bool(requires_grad)
-        return self
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        self._requires_grad = bool(requires_grad)
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward (a Tensor of this tensor's shape, dtype and device) or None.
+
+        Assigning checks what PyTorch checks: a Tensor (or None) of the same shape, dtype and device.
+
+        Example:
+            >>> w.grad = gg.zeros_like(w)
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            _check_assigned_grad(self, value)
+        self._grad = value
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data (and version counter), outside the graph."""
@@ -173,7 +199,7 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     def retain_grad(self) -> None:
@@ -338,6 +364,25 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+def _check_assigned_grad(t: Tensor, grad) -> None:
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(grad).__name__}")
+    if grad.shape != t.shape:
+        raise RuntimeError(
+            f"attempting to assign a gradient of size {list(grad.shape)} to a tensor of size {list(t.shape)}. "
+            "Please ensure that the gradient and the tensor are the same size"
+        )
+    if grad.array.dtype != t.array.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype {grad.dtype} to a tensor with dtype {t.dtype}; "
+            f"convert it first with .to({t.dtype})"
+        )
+    if grad.device is not t.device:
+        raise RuntimeError(
+            f"attempting to assign a gradient on {grad.device} to a tensor on {t.device}; move it with .to('{t.device}')"
+        )
 
 
 def _rebuild_tensor(array, device_name: str, requires_grad: bool, grad) -> "Tensor":
