@@ -26,6 +26,12 @@ in a tensor). Not followed by a replay (so do not vary them between calls):
 other Python numbers read from mutable state, random numbers drawn inside the
 function, and which tensor objects are reached through Python containers
 (optimizer state, module attributes), except ``.grad``.
+
+An aborted trace (the function reads a value, or uses something a graph cannot
+record) puts back the tensors it changed and, through ``on_abort``, the Python
+state of optimizers and schedulers, so ``fallback="eager"``'s rerun counts the
+call once. A function that raises its own exception while traced keeps what it
+did before raising, as the eager call would have.
 """
 
 from __future__ import annotations
@@ -118,15 +124,17 @@ class CompiledFunction:
                 result = self.fn(*args, **kwargs)
                 tracer.finish()
                 spec, outputs = _output_spec(tracer, result)
-        except TraceValueError as exc:
+        except TraceError as exc:  # the function cannot be traced: undo the call, tensors and Python state
             tracer.rollback()
-            if self.fallback != "eager":
+            if self.fallback != "eager" or not isinstance(exc, TraceValueError):
                 raise
             self._entries[key] = "eager"
             self._note(f"running eagerly from now on (fallback='eager'): {str(exc).split(';')[0]}")
             return self.fn(*args, **kwargs)
         except BaseException:
-            tracer.rollback()
+            # the function itself raised: tracing computed real values, so keep what the call did before
+            # raising (tensors and Python counters alike), exactly as the eager call would have
+            tracer.concretize()
             raise
         self.traces += 1
         self._trace_counts[key] = self._trace_counts.get(key, 0) + 1

@@ -87,6 +87,22 @@ def on_replay(action) -> None:
         tracer.replay_actions.append(action)
 
 
+def on_abort(action) -> None:
+    """While ``gg.compile`` traces: run ``action()`` if the trace is abandoned and rolled back.
+
+    An aborted trace puts back the tensors it changed; Python-side state the traced
+    code changed (an optimizer's step counter, a scheduler's epoch) must be put back
+    too, or the eager rerun (``fallback="eager"``) counts the call twice.
+    Outside a trace this does nothing.
+
+    Example:
+        >>> on_abort(lambda: state.update(step=step_before))
+    """
+    tracer = current()
+    if tracer is not None and tracer.mode == "compile":
+        tracer.abort_actions.append(action)
+
+
 class TraceError(RuntimeError):
     """Something gpugrad cannot record in a static graph."""
 
@@ -551,6 +567,7 @@ class Tracer:
         self.placeholder_devices = []  # the device of each placeholder's tensor
         self.value_guards = []  # (read, value seen, description): see guard_value
         self.replay_actions = []  # see on_replay
+        self.abort_actions = []  # see on_abort
         self.leaves = []  # input, external and const nodes
         self.branch_scope = None  # while tracing a cond branch: the set of nodes made in it
         self._hooked = False  # whether this tracer counts among the users of the hooks
@@ -791,6 +808,8 @@ class Tracer:
         for t, data, grad in self.initial.values():
             _DATA_SLOT.__set__(t, data)
             _GRAD_SLOT.__set__(t, grad)
+        for action in reversed(self.abort_actions):
+            action()
 
 
 def _live_array(node):

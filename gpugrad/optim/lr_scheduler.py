@@ -13,13 +13,14 @@ values match ``torch.optim.lr_scheduler`` to the last bit or nearly so.
 
 from __future__ import annotations
 
+import copy
 import math
 import types
 import warnings
 from collections import Counter
 
 from ..graph.tracer import current as active_tracer
-from ..graph.tracer import guard_value
+from ..graph.tracer import guard_value, on_abort
 from .optimizer import Optimizer
 
 
@@ -88,11 +89,24 @@ class LRScheduler:
             # stepped inside a function gg.compile traces: a replay would not advance the schedule
             guard_value(lambda: self.last_epoch,
                         f"{type(self).__name__}.last_epoch (a scheduler stepped inside the compiled function)")
+            on_abort(self._restorer())
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _restorer(self):
+        """A function putting this scheduler and its groups' learning rates back as they are now."""
+        attributes = {key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"}
+        lrs = self._current_lrs()
+
+        def restore():
+            self.__dict__.update(copy.deepcopy(attributes))
+            for group, lr in zip(self.optimizer.param_groups, lrs):
+                group["lr"] = lr
+
+        return restore
 
     def state_dict(self) -> dict:
         """Every attribute but the optimizer (numbers, lists and strings, so ``gg.save`` can write it)."""
