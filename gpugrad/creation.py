@@ -37,6 +37,35 @@ def _generator(dev):
     return _generators[key]
 
 
+class RandomDraw:
+    """One draw from a device's generator (``generator.random(shape)``), callable again for a fresh one.
+
+    Eagerly it is just called. While ``gg.compile`` or ``gg.Graph`` traces, it is recorded as one
+    graph node, so each replay draws new numbers from the device's generator, as eager code does,
+    instead of replaying the numbers drawn while tracing.
+    """
+
+    draws_random = True  # read by the graph passes (never folded or merged) and the CUDA-graph capture
+
+    def __init__(self, dev, method: str, *args, **kwargs):
+        self.dev, self.method, self.args, self.kwargs = dev, method, args, kwargs
+
+    def __call__(self):
+        return getattr(_generator(self.dev), self.method)(*self.args, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"random.{self.method}"
+
+
+def _draw(dev, method: str, *args, **kwargs):
+    """The array of a fresh random draw (a traced value while a graph is being recorded)."""
+    from .graph.tracer import current
+
+    draw = RandomDraw(dev, method, *args, **kwargs)
+    tracer = current()
+    return draw() if tracer is None else tracer.record_draw(draw)
+
+
 def _shape(size) -> tuple:
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
@@ -99,14 +128,14 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt, dev = _resolve(dtype, device)
-    array = _generator(dev).random(_shape(size), dtype=np.float64).astype(dt.np)
+    array = _draw(dev, "random", _shape(size), dtype=np.float64).astype(dt.np)
     return _finish(array, dev, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dt, dev = _resolve(dtype, device)
-    array = _generator(dev).standard_normal(_shape(size), dtype=np.float64).astype(dt.np)
+    array = _draw(dev, "standard_normal", _shape(size), dtype=np.float64).astype(dt.np)
     return _finish(array, dev, requires_grad)
 
 
@@ -115,18 +144,18 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     if high is None:
         low, high = 0, low
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
-    return _finish(_generator(dev).integers(low, high, size=tuple(size)).astype(dt.np), dev, False)
+    return _finish(_draw(dev, "integers", low, high, size=tuple(size)).astype(dt.np), dev, False)
 
 
 def randperm(n: int, dtype=None, device=None) -> Tensor:
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
-    return _finish(_generator(dev).permutation(n).astype(dt.np), dev, False)
+    return _finish(_draw(dev, "permutation", n).astype(dt.np), dev, False)
 
 
 def bernoulli_mask(shape, keep_probability: float, like: Tensor):
     """A 0/1 array of ``like``'s dtype and device, 1 with ``keep_probability`` (used by dropout)."""
     dev = like.device
-    return (_generator(dev).random(tuple(shape), dtype=np.float64) < keep_probability).astype(like.array.dtype)
+    return (_draw(dev, "random", tuple(shape), dtype=np.float64) < keep_probability).astype(like.array.dtype)
 
 
 def _like(factory, x: Tensor, dtype, device, requires_grad, *args):

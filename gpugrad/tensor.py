@@ -258,7 +258,10 @@ class Tensor:
                 f"can't convert {self.device} device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first."
             )
-        return self.array
+        array = self.array
+        if not isinstance(array, np.ndarray):  # a traced value (gg.compile / gg.Graph): reading it raises, as .item()
+            array = np.asarray(array)
+        return array
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()

@@ -58,18 +58,34 @@ class CompiledFunction:
     """
 
     def __init__(self, fn, explain: bool = False, fallback=None, warmup: bool = True, max_traces: int = 8,
-                 cuda_graph: bool = True):
+                 cuda_graph: bool = True, cache_size_limit: int = 8):
         if fallback not in (None, "eager"):
             raise ValueError(f"compile(): fallback must be None or 'eager', got {fallback!r}")
+        if type(cache_size_limit) is not int or cache_size_limit < 1:
+            raise ValueError(f"compile(): cache_size_limit must be an int >= 1, got {cache_size_limit!r}")
         functools.update_wrapper(self, fn)
         self.fn, self.explain, self.fallback, self.warmup = fn, explain, fallback, warmup
-        self.max_traces, self.cuda_graph = max_traces, cuda_graph
+        self.max_traces, self.cuda_graph, self.cache_size_limit = max_traces, cuda_graph, cache_size_limit
+        self.calls = self.traces = self.replays = 0
+        self.reasons = []
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        """Drop every traced graph and its buffers; the next call traces afresh (``torch._dynamo.reset()``).
+
+        Example:
+            >>> step.clear_cache()   # e.g. after the shapes of a training phase stop recurring
+        """
         self._entries = {}
         self._trace_counts = {}
         self._last_key = None
-        self.calls = self.traces = self.replays = 0
-        self.reasons = []
+        self._warned_full = False
         self.last = None  # the most recently traced entry
+
+    @property
+    def cache_size(self) -> int:
+        """How many traced graphs (signatures) the cache holds."""
+        return sum(1 for entry in self._entries.values() if entry != "eager")
 
     def _note(self, message: str) -> None:
         self.reasons.append(message)
@@ -101,11 +117,24 @@ class CompiledFunction:
         elif self.calls == 1 and self.warmup:
             self._last_key = key
             return self.fn(*args, **kwargs)  # creates lazy state (grads, optimizer buffers) before tracing
+        elif self.cache_size >= self.cache_size_limit:
+            return self._run_uncached(args, kwargs)
         else:
             self._note("tracing: first call with this signature" if self._last_key in (None, key)
                        else f"re-tracing: {_describe_change(self._last_key, key)}")
         self._last_key = key
         return self._trace(key, args, kwargs, tensors)
+
+    def _run_uncached(self, args, kwargs):
+        """A new signature with the cache full: run eagerly rather than keep one more graph and its buffers."""
+        if not self._warned_full:
+            self._warned_full = True
+            message = (f"{self.cache_size_limit} signatures are traced already (cache_size_limit); new ones run "
+                       "eagerly. Calls with many different shapes cannot all keep a graph: pad or bucket the "
+                       "shapes, raise cache_size_limit, or call clear_cache()")
+            self._note(message)
+            warnings.warn(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", RuntimeWarning, stacklevel=3)
+        return self.fn(*args, **kwargs)
 
     def _give_up(self, key, reason, args, kwargs):
         """Too many re-traces of one signature: something changes on every call, so run eagerly from now on."""
@@ -162,7 +191,7 @@ class CompiledFunction:
 
 
 def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = True,  # noqa: A001 - gg.compile
-            max_traces: int = 8, cuda_graph: bool = True):
+            max_traces: int = 8, cuda_graph: bool = True, cache_size_limit: int = 8):
     """Compile an eager function into a static graph replayed on later calls (also a decorator).
 
     Args:
@@ -177,6 +206,10 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
             value changes on every call) the function runs eagerly, with a warning.
         cuda_graph: on a GPU, replay each call as one captured CUDA graph (see
             ``gpugrad.graph.cuda.CapturedReplay``); False launches the kernels one by one.
+        cache_size_limit: how many signatures (argument shapes, dtypes, ...) keep a traced
+            graph and its buffers, as ``torch._dynamo.config.cache_size_limit`` (8) bounds
+            recompiles; calls with further signatures run eagerly, with one warning.
+            ``clear_cache()`` empties the cache.
 
     Returns:
         A :class:`CompiledFunction`. Its results equal the eager ones; output tensors are
@@ -188,7 +221,8 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
         >>> for epoch in range(500):
         ...     loss = step()
     """
-    options = dict(explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces, cuda_graph=cuda_graph)
+    options = dict(explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces, cuda_graph=cuda_graph,
+                   cache_size_limit=cache_size_limit)
     if fn is None:
         return lambda f: CompiledFunction(f, **options)
     return CompiledFunction(fn, **options)

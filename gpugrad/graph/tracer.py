@@ -703,6 +703,14 @@ class Tracer:
         self.consts[id(key)] = (key, node, proxy)
         return proxy
 
+    def record_draw(self, draw) -> "TracedArray":
+        """Record a random draw (``creation.RandomDraw``): drawn now for the example, afresh at each replay."""
+        from ..backends import to_host
+
+        proxy = self.call(lambda: to_host(draw()), "random", (), {})
+        proxy.node.fn = draw
+        return proxy
+
     def _foreign(self, node):
         """A value another tracer recorded (nested graphs): a constant if it is one, else a clear error."""
         if _constant_like(node):
