@@ -11,11 +11,13 @@ PyTorch's; without ``device`` they use ``gg.get_default_device()``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import backends, dtypes
 from .device import device as to_device, get_default_device
-from .tensor import Tensor, tensor
+from .tensor import Tensor, shape_tuple, tensor
 
 _seed = None
 _generators: dict = {}  # device name -> NumPy/CuPy Generator
@@ -66,10 +68,11 @@ def _draw(dev, method: str, *args, **kwargs):
     return draw() if tracer is None else tracer.record_draw(draw)
 
 
-def _shape(size) -> tuple:
+def _shape(size, op: str = "tensor factory") -> tuple:
+    """``size`` (ints, or one tuple/list of them) as a tuple; floats are refused, as in PyTorch, not truncated."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    return shape_tuple(op, size)
 
 
 def _finish(array, dev, requires_grad: bool) -> Tensor:
@@ -87,23 +90,24 @@ def _resolve(dtype, device, default=None):
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.zeros(_shape(size), dtype=dt.np), dev, requires_grad)
+    return _finish(dev.xp.zeros(_shape(size, "zeros"), dtype=dt.np), dev, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.ones(_shape(size), dtype=dt.np), dev, requires_grad)
+    return _finish(dev.xp.ones(_shape(size, "ones"), dtype=dt.np), dev, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.empty(_shape(size), dtype=dt.np), dev, requires_grad)
+    return _finish(dev.xp.empty(_shape(size, "empty"), dtype=dt.np), dev, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred from the value, as PyTorch)."""
     dt, dev = _resolve(dtype, device, default=dtypes.scalar_dtype(fill_value))
-    return _finish(dev.xp.full(tuple(size), fill_value, dtype=dt.np), dev, requires_grad)
+    size = _shape((size,) if isinstance(size, (tuple, list)) else tuple([size]), "full")
+    return _finish(dev.xp.full(size, fill_value, dtype=dt.np), dev, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -117,7 +121,19 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
         start, end = 0, start
     integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     dt, dev = _resolve(dtype, device, default=dtypes.int64 if integral else None)
+    _check_range(start, end, step)
     return _finish(dev.xp.arange(start, end, step).astype(dt.np), dev, requires_grad)
+
+
+def _check_range(start, end, step) -> None:
+    """PyTorch's checks of arange's arguments (NumPy divides by a zero step, or returns an empty range)."""
+    if not all(math.isfinite(float(v)) for v in (start, end)):
+        raise RuntimeError(f"arange(): unsupported range: {start} -> {end}")
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"arange(): upper bound and lower bound inconsistent with step sign (start={start}, end={end}, step={step})")
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -128,14 +144,14 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt, dev = _resolve(dtype, device)
-    array = _draw(dev, "random", _shape(size), dtype=np.float64).astype(dt.np)
+    array = _draw(dev, "random", _shape(size, "rand"), dtype=np.float64).astype(dt.np)
     return _finish(array, dev, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dt, dev = _resolve(dtype, device)
-    array = _draw(dev, "standard_normal", _shape(size), dtype=np.float64).astype(dt.np)
+    array = _draw(dev, "standard_normal", _shape(size, "randn"), dtype=np.float64).astype(dt.np)
     return _finish(array, dev, requires_grad)
 
 
@@ -144,7 +160,8 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     if high is None:
         low, high = 0, low
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
-    return _finish(_draw(dev, "integers", low, high, size=tuple(size)).astype(dt.np), dev, False)
+    size = _shape((size,) if isinstance(size, (tuple, list)) else tuple([size]), "randint")
+    return _finish(_draw(dev, "integers", low, high, size=size).astype(dt.np), dev, False)
 
 
 def randperm(n: int, dtype=None, device=None) -> Tensor:

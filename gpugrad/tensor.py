@@ -16,6 +16,8 @@ points.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import dtypes
@@ -369,6 +371,23 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
 
+def shape_tuple(op: str, sizes) -> tuple:
+    """``sizes`` as a tuple of Python ints; a float (2.5, or even 2.0) raises a TypeError, as in PyTorch.
+
+    Ints, NumPy integers, bools and one-element integer tensors are sizes (``operator.index`` accepts them).
+    """
+    result = []
+    for position, size in enumerate(sizes):
+        try:
+            result.append(operator.index(size))
+        except TypeError:
+            raise TypeError(
+                f"{op}(): argument 'size' must be a tuple of ints, but found element of type "
+                f"{type(size).__name__} at pos {position}"
+            ) from None
+    return tuple(result)
+
+
 def _check_assigned_grad(t: Tensor, grad) -> None:
     if not isinstance(grad, Tensor):
         raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(grad).__name__}")
@@ -461,13 +480,14 @@ _function.check_same_device = check_same_device
 def _as_array(data, dtype, device: Device):
     """An array of ``data`` on ``device``, typed as ``torch.tensor`` would type it."""
     given_array = isinstance(data, np.ndarray) or is_cupy_array(data)
-    array = data if given_array else np.asarray(_unwrap_nested(data))
-    if dtype is not None:
-        np_dtype = dtypes.to_dtype(dtype).np
-    elif given_array:
-        np_dtype = dtypes.from_numpy_dtype(array.dtype).np  # an array keeps its dtype
+    if given_array:
+        array = data
+        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else dtypes.from_numpy_dtype(array.dtype).np
     else:
-        np_dtype = _python_data_dtype(array)
+        values, inferred = _unwrap_nested(data)
+        array = np.asarray(values)
+        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else _python_data_dtype(array, inferred)
+        _check_fits(array, np_dtype)
     array = device.put(array)
     if array.dtype != np_dtype:
         array = array.astype(np_dtype)
@@ -475,17 +495,47 @@ def _as_array(data, dtype, device: Device):
 
 
 def _unwrap_nested(data):
-    """Lists holding one-element tensors (``[t0, t1]``) become lists of numbers."""
-    if isinstance(data, (list, tuple)):
-        return [_unwrap_nested(x) for x in data]
-    if isinstance(data, Tensor):
-        return data.tolist()
-    return data
+    """``(values, dtype)``: lists holding one-element tensors (``[t0, t1]``) as lists of numbers, and the dtype
+    PyTorch infers from the elements' types (Python float -> the default float, int -> int64, NumPy scalars ->
+    their own dtype, all promoted together); None when there are no elements."""
+    inferred = None
+    stack, root = [(data, None, None)], []
+    while stack:  # iterative: deeply nested data must not exhaust the Python stack
+        item, parent, index = stack.pop()
+        if isinstance(item, (list, tuple)):
+            copy = [None] * len(item)
+            stack.extend((x, copy, i) for i, x in enumerate(item))
+            value = copy
+        else:
+            if isinstance(item, Tensor):
+                item = item.tolist()
+            value = item
+            kind = _element_dtype(item)
+            if kind is not None:
+                inferred = kind if inferred is None else dtypes.promote_types(inferred, kind)
+        if parent is None:
+            root.append(value)
+        else:
+            parent[index] = value
+    return root[0], inferred
 
 
-def _python_data_dtype(array) -> np.dtype:
+def _element_dtype(value):
+    if isinstance(value, np.generic):
+        return dtypes.from_numpy_dtype(value.dtype)
+    if isinstance(value, (bool, int, float)):
+        return dtypes.scalar_dtype(value)
+    return None  # a nested list from .tolist(), or something np.asarray will judge
+
+
+def _python_data_dtype(array, inferred) -> np.dtype:
     """PyTorch's defaults for Python data: floats -> the default float, ints -> int64, bools -> bool."""
     kind = array.dtype.kind
+    if array.dtype == np.uint64 or (kind == "O" and all(type(x) is int for x in array.reshape(-1).tolist())):
+        # NumPy makes uint64 (or objects) of Python ints past int64; PyTorch refuses them
+        raise ValueError("tensor(): Overflow when unpacking long long: a Python int does not fit in int64")
+    if inferred is not None and kind in "fiub":
+        return inferred.np
     if kind == "f":
         return dtypes.get_default_dtype().np
     if kind in "iu":
@@ -495,11 +545,34 @@ def _python_data_dtype(array) -> np.dtype:
     raise TypeError(f"tensor(): cannot make a tensor from Python data of type {array.dtype} (expected numbers)")
 
 
+def _check_fits(array, np_dtype) -> None:
+    """Python numbers that an integer dtype cannot hold raise, as in PyTorch, instead of wrapping around.
+
+    As PyTorch does, an unsigned dtype also takes negatives down to minus its maximum (-1 -> 255 for uint8).
+    """
+    if np_dtype.kind not in "iu" or array.size == 0 or array.dtype.kind not in "iufO":
+        return
+    info = np.iinfo(np_dtype)
+    low = -int(info.max) if np_dtype.kind == "u" else int(info.min)
+    values = array.reshape(-1)
+    if array.dtype.kind == "O":
+        values = values.tolist()
+        fits = all(isinstance(v, (int, float)) and low <= v <= info.max for v in values)
+    else:
+        fits = not (array.dtype.kind == "f" and np.isnan(array).any()) and low <= values.min() and values.max() <= info.max
+    if not fits:
+        raise RuntimeError(
+            f"tensor(): value cannot be converted to type {dtypes.from_numpy_dtype(np_dtype).name} without overflow "
+            f"({dtypes.from_numpy_dtype(np_dtype).name} holds {int(info.min)}..{int(info.max)}); pick a wider dtype"
+        )
+
+
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor copied from ``data`` (nested lists, numbers, a NumPy/CuPy array or a Tensor).
 
-    Python floats become the default dtype (float32), Python ints int64; a NumPy
-    array keeps its dtype, as ``torch.tensor`` does.
+    Python floats become the default dtype (float32), Python ints int64, NumPy scalars
+    keep their dtype (``np.float64(5)`` -> float64), and a NumPy array keeps its dtype, as
+    ``torch.tensor`` does. Integers a dtype cannot hold raise instead of wrapping around.
 
     Example:
         >>> gg.tensor([[1, 2], [3, 4]], dtype=gg.float64, requires_grad=True)

@@ -148,6 +148,10 @@ def clamp_(t: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     def write(a):
         t.device.xp.clip(a, min, max, out=a)
 
+    target = ew.clamp_result_dtype(t, min, max)
+    if target is not t.dtype and target.category > t.dtype.category:
+        raise RuntimeError(f"clamp_(): result type {target} can't be cast to the desired output type {t.dtype}")
+
     return _inplace("clamp_", t, None, lambda old: ew.clamp(old, min, max), write)
 
 
