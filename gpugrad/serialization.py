@@ -284,7 +284,9 @@ def load(f, map_location=None):
         try:
             return _Decoder(archive, f, map_location).decode(index["root"])
         except RecursionError:
-            raise CheckpointError(f"gg.load(): {_name(f)} is corrupt: its objects are nested too deeply") from None
+            raise CheckpointError(
+                f"gg.load(): {_name(f)} is corrupt: the objects in its index ({INDEX_NAME}) are nested too deeply"
+            ) from None
 
 
 def _archive_size(source) -> int:
@@ -362,7 +364,9 @@ def _read_index(archive: zipfile.ZipFile, f) -> dict:
     except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise CheckpointError(f"gg.load(): {_name(f)} is corrupt: its index cannot be read ({exc})") from None
     except RecursionError:
-        raise CheckpointError(f"gg.load(): {_name(f)} is corrupt: its index is nested too deeply") from None
+        raise CheckpointError(
+            f"gg.load(): {_name(f)} is corrupt: its index ({INDEX_NAME}) is nested too deeply"
+        ) from None
     if not isinstance(index, dict) or index.get("magic") != MAGIC:
         raise CheckpointError(f"gg.load(): {_name(f)} is not a gpugrad checkpoint (its index lacks the magic marker)")
     version = index.get("format_version")
