@@ -392,6 +392,15 @@ def _npy_bytes(array) -> bytes:
     return buffer.getvalue()
 
 
+def _saved_and_patched(path, patch):
+    """A checkpoint of ``[1]`` whose bytes ``patch(bytearray)`` edited in place (to fake other writers)."""
+    gg.save([1], path)
+    data = bytearray(path.read_bytes())
+    patch(data)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _tensor_node(dtype, shape):
     return {"type": "tensor", "file": "tensors/0.npy", "dtype": dtype, "shape": shape, "device": "cpu",
             "requires_grad": False, "parameter": False}
@@ -424,25 +433,22 @@ def test_an_oversized_index_is_refused_unread(tmp_path, monkeypatch):
 
 
 def test_an_encrypted_member_is_refused(tmp_path):
-    path = tmp_path / "enc.ckpt"
-    gg.save([1], path)
-    data = bytearray(path.read_bytes())
-    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central headers
-        at = data.index(signature) + flag_offset
-        data[at] |= 0x1
-    path.write_bytes(bytes(data))
+    def set_encrypted_flag(data):
+        for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central headers
+            data[data.index(signature) + flag_offset] |= 0x1
+
+    path = _saved_and_patched(tmp_path / "enc.ckpt", set_encrypted_flag)
     with pytest.raises(CheckpointError, match="member 'gpugrad_checkpoint.json' is encrypted"):
         gg.load(path)
 
 
 def test_a_member_declaring_more_bytes_than_the_file_holds_is_refused(tmp_path):
-    path = tmp_path / "lie.ckpt"
-    gg.save([1], path)
-    data = bytearray(path.read_bytes())
-    central = data.index(b"PK\x01\x02")
-    for offset in (20, 24):  # compressed and uncompressed sizes in the central directory
-        data[central + offset:central + offset + 4] = (2**31).to_bytes(4, "little")
-    path.write_bytes(bytes(data))
+    def claim_two_gigabytes(data):
+        central = data.index(b"PK\x01\x02")
+        for offset in (20, 24):  # compressed and uncompressed sizes in the central directory
+            data[central + offset:central + offset + 4] = (2**31).to_bytes(4, "little")
+
+    path = _saved_and_patched(tmp_path / "lie.ckpt", claim_two_gigabytes)
     with pytest.raises(CheckpointError, match="declares 2147483648 bytes.*more than the .*-byte file can hold"):
         gg.load(path)
 

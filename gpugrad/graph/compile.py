@@ -127,23 +127,25 @@ class CompiledFunction:
 
     def _run_uncached(self, args, kwargs):
         """A new signature with the cache full: run eagerly rather than keep one more graph and its buffers."""
-        if not self._warned_full:
-            self._warned_full = True
-            message = (f"{self.cache_size_limit} signatures are traced already (cache_size_limit); new ones run "
-                       "eagerly. Calls with many different shapes cannot all keep a graph: pad or bucket the "
-                       "shapes, raise cache_size_limit, or call clear_cache()")
-            self._note(message)
-            warnings.warn(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", RuntimeWarning, stacklevel=3)
-        return self.fn(*args, **kwargs)
+        if self._warned_full:
+            return self.fn(*args, **kwargs)
+        self._warned_full = True
+        return self._run_eagerly_saying(
+            f"{self.cache_size_limit} signatures are traced already (cache_size_limit); new ones run eagerly. Calls "
+            "with many different shapes cannot all keep a graph: pad or bucket the shapes, raise cache_size_limit, "
+            "or call clear_cache()", args, kwargs)
 
     def _give_up(self, key, reason, args, kwargs):
         """Too many re-traces of one signature: something changes on every call, so run eagerly from now on."""
         self._entries[key] = "eager"
-        message = (f"traced {self.max_traces} times (max_traces) and the graph is stale again: {reason}; running "
-                   "eagerly from now on. A value that changes on every call cannot be baked into a graph: keep it "
-                   "in a tensor (Adam and AdamW do that for their step counter with capturable=True)")
+        return self._run_eagerly_saying(
+            f"traced {self.max_traces} times (max_traces) and the graph is stale again: {reason}; running eagerly "
+            "from now on. A value that changes on every call cannot be baked into a graph: keep it in a tensor "
+            "(Adam and AdamW do that for their step counter with capturable=True)", args, kwargs)
+
+    def _run_eagerly_saying(self, message, args, kwargs):
         self._note(message)
-        warnings.warn(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", RuntimeWarning, stacklevel=4)
         return self.fn(*args, **kwargs)
 
     def _trace(self, key, args, kwargs, tensors):
