@@ -495,37 +495,59 @@ def _as_array(data, dtype, device: Device):
 
 
 def _unwrap_nested(data):
-    """``(values, dtype)``: lists holding one-element tensors (``[t0, t1]``) as lists of numbers, and the dtype
-    PyTorch infers from the elements' types (Python float -> the default float, int -> int64, NumPy scalars ->
-    their own dtype, all promoted together); None when there are no elements."""
-    inferred = None
-    stack, root = [(data, None, None)], []
-    while stack:  # iterative: deeply nested data must not exhaust the Python stack
-        item, parent, index = stack.pop()
-        if isinstance(item, (list, tuple)):
-            copy = [None] * len(item)
-            stack.extend((x, copy, i) for i, x in enumerate(item))
-            value = copy
-        else:
-            if isinstance(item, Tensor):
-                item = item.tolist()
-            value = item
-            kind = _element_dtype(item)
-            if kind is not None:
-                inferred = kind if inferred is None else dtypes.promote_types(inferred, kind)
-        if parent is None:
-            root.append(value)
-        else:
-            parent[index] = value
-    return root[0], inferred
+    """``(values, dtype)``: ``data`` with one-element tensors in lists (``[t0, t1]``) as numbers, and the dtype
+    PyTorch infers from the elements' types (Python float -> the default float, int -> int64, NumPy scalars
+    and tensors -> their own dtype, all promoted together; None for no elements)."""
+    inferred, has_tensors = _scan_elements(data)
+    return (_numbers_for_tensors(data) if has_tensors else data), inferred
 
 
-def _element_dtype(value):
-    if isinstance(value, np.generic):
-        return dtypes.from_numpy_dtype(value.dtype)
-    if isinstance(value, (bool, int, float)):
-        return dtypes.scalar_dtype(value)
-    return None  # a nested list from .tolist(), or something np.asarray will judge
+_SCALAR_TYPES = (float, int, bool)
+
+
+def _scan_elements(data):
+    """The promoted dtype of the elements of nested lists, and whether any is a Tensor; no recursion, and
+    one C-level ``set(map(type, ...))`` per list of plain numbers (tensor() of a long list stays fast)."""
+    inferred, has_tensors = None, False
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        items = item if isinstance(item, (list, tuple)) else (item,)
+        kinds = set(map(type, items))
+        if kinds.issubset(_SCALAR_TYPES):
+            for kind in kinds:
+                inferred = _promoted(inferred, dtypes.scalar_dtype(kind()))
+            continue
+        for x in items:
+            if isinstance(x, (list, tuple)):
+                stack.append(x)
+            elif isinstance(x, Tensor):
+                has_tensors = True
+                inferred = _promoted(inferred, dtypes.from_numpy_dtype(x.array.dtype))
+            elif isinstance(x, np.generic):
+                inferred = _promoted(inferred, dtypes.from_numpy_dtype(x.dtype))
+            elif isinstance(x, _SCALAR_TYPES):
+                inferred = _promoted(inferred, dtypes.scalar_dtype(x))
+    return inferred, has_tensors
+
+
+def _promoted(a, b):
+    return b if a is None else dtypes.promote_types(a, b)
+
+
+def _numbers_for_tensors(data):
+    """``data`` with every Tensor in its nested lists replaced by its value (``tolist()``), without recursion."""
+    root = [data]
+    stack = [(root, 0)]
+    while stack:
+        parent, index = stack.pop()
+        item = parent[index]
+        if isinstance(item, Tensor):
+            parent[index] = item.tolist()
+        elif isinstance(item, (list, tuple)):
+            parent[index] = copy = list(item)
+            stack.extend((copy, i) for i in range(len(copy)))
+    return root[0]
 
 
 def _python_data_dtype(array, inferred) -> np.dtype:
