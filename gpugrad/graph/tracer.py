@@ -30,7 +30,6 @@ into the program as constants, and code that reads them through
 from __future__ import annotations
 
 import contextlib
-
 import operator
 import threading
 import weakref
