@@ -56,6 +56,7 @@ from .tensor import Tensor
 MAGIC = "gpugrad-checkpoint"
 FORMAT_VERSION = 1
 INDEX_NAME = "gpugrad_checkpoint.json"
+_ENCRYPTED_OR_PATCHED = 0x1 | 0x20 | 0x40  # zip flag bits: encrypted, compressed patched data, strong encryption
 MAX_INDEX_BYTES = 64 * 2**20  # ~400k tensors' worth of index; bounds what json.loads is asked to build
 
 
@@ -278,6 +279,8 @@ def load(f, map_location=None):
         archive = zipfile.ZipFile(source)
     except zipfile.BadZipFile:
         raise CheckpointError(f"gg.load(): {_name(f)} {_describe_non_zip(source)}") from None
+    except NotImplementedError as exc:  # zipfile's word for zip features it lacks (a corrupt version field)
+        raise CheckpointError(f"gg.load(): {_name(f)} is a zip archive gg.save did not write ({exc})") from None
     with archive:
         _check_members(archive, f, _archive_size(source))
         index = _read_index(archive, f)
@@ -305,8 +308,10 @@ def _check_members(archive: zipfile.ZipFile, f, archive_size: int) -> None:
     """
     for info in archive.infolist():
         where = f"gg.load(): {_name(f)}: member {info.filename!r}"
-        if info.flag_bits & 0x1:
-            raise CheckpointError(f"{where} is encrypted; gg.save never encrypts, so this is not its checkpoint")
+        if info.flag_bits & _ENCRYPTED_OR_PATCHED:
+            raise CheckpointError(
+                f"{where} is encrypted or patched (zip flags {info.flag_bits:#x}); gg.save never writes those, so "
+                "this is not its checkpoint")
         if info.compress_type != zipfile.ZIP_STORED:
             raise CheckpointError(
                 f"{where} is compressed (zip method {info.compress_type}); gg.save stores members uncompressed "
@@ -361,7 +366,7 @@ def _read_index(archive: zipfile.ZipFile, f) -> dict:
         raise CheckpointError(f"gg.load(): {_name(f)} is {what}: it has no {INDEX_NAME}")
     try:
         index = json.loads(archive.read(INDEX_NAME).decode("utf-8"))
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
         raise CheckpointError(f"gg.load(): {_name(f)} is corrupt: its index cannot be read ({exc})") from None
     except RecursionError:
         raise CheckpointError(
@@ -428,7 +433,7 @@ class _Decoder:
                 data = bytearray(info.file_size - member.tell())
                 if member.readinto(data) != len(data) or member.read(1):
                     raise EOFError("the member ended early")
-        except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        except (ValueError, EOFError, OSError, zipfile.BadZipFile, NotImplementedError) as exc:
             raise self._corrupt(f"unreadable tensor data in {name!r} ({exc})") from None
         return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
 
