@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backends, dtypes
 from .device import device as to_device, get_default_device
-from .tensor import Tensor, shape_tuple, tensor
+from .tensor import Tensor, fill_value_for, shape_tuple, tensor
 
 _seed = None
 _generators: dict = {}  # device name -> NumPy/CuPy Generator
@@ -107,6 +107,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred from the value, as PyTorch)."""
     dt, dev = _resolve(dtype, device, default=dtypes.scalar_dtype(fill_value))
     size = _shape((size,) if isinstance(size, (tuple, list)) else tuple([size]), "full")
+    fill_value = fill_value_for("full", fill_value, dt.np)
     return _finish(dev.xp.full(size, fill_value, dtype=dt.np), dev, requires_grad)
 
 
@@ -122,6 +123,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
     integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     dt, dev = _resolve(dtype, device, default=dtypes.int64 if integral else None)
     _check_range(start, end, step)
+    if not dt.is_floating_point:  # an integer range, as in PyTorch: from int(start) to int(end) by int(step)
+        start, end, step = int(start), int(end), int(step)
+        _check_range(start, end, step)
     return _finish(dev.xp.arange(start, end, step).astype(dt.np), dev, requires_grad)
 
 
@@ -138,7 +142,10 @@ def _check_range(start, end, step) -> None:
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
-    return _finish(dev.xp.linspace(start, end, int(steps), dtype=np.float64).astype(dt.np), dev, requires_grad)
+    steps = shape_tuple("linspace", (steps,))[0]  # a float number of steps raises, as in PyTorch
+    if steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
+    return _finish(dev.xp.linspace(start, end, steps, dtype=np.float64).astype(dt.np), dev, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

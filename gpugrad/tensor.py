@@ -567,7 +567,18 @@ def _python_data_dtype(array, inferred) -> np.dtype:
     raise TypeError(f"tensor(): cannot make a tensor from Python data of type {array.dtype} (expected numbers)")
 
 
-def _check_fits(array, np_dtype) -> None:
+def fill_value_for(op: str, value, np_dtype):
+    """A Python number to fill an array of ``np_dtype`` with, checked as PyTorch checks it (``full``, ``fill_``).
+
+    An integer a dtype cannot hold raises; a negative one in an unsigned dtype wraps (-1 -> 255), as in PyTorch.
+    """
+    if type(value) is int and np.dtype(np_dtype).kind in "iu":
+        _check_fits(np.asarray([value], dtype=object), np.dtype(np_dtype), op)
+        return int(np.asarray(value).astype(np_dtype)) if value < 0 else value  # a Python int: CuPy takes no arrays
+    return value
+
+
+def _check_fits(array, np_dtype, op: str = "tensor") -> None:
     """Python numbers that an integer dtype cannot hold raise, as in PyTorch, instead of wrapping around.
 
     As PyTorch does, an unsigned dtype also takes negatives down to minus its maximum (-1 -> 255 for uint8).
@@ -584,7 +595,7 @@ def _check_fits(array, np_dtype) -> None:
         fits = not (array.dtype.kind == "f" and np.isnan(array).any()) and low <= values.min() and values.max() <= info.max
     if not fits:
         raise RuntimeError(
-            f"tensor(): value cannot be converted to type {dtypes.from_numpy_dtype(np_dtype).name} without overflow "
+            f"{op}(): value cannot be converted to type {dtypes.from_numpy_dtype(np_dtype).name} without overflow "
             f"({dtypes.from_numpy_dtype(np_dtype).name} holds {int(info.min)}..{int(info.max)}); pick a wider dtype"
         )
 

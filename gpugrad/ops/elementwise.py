@@ -368,6 +368,9 @@ def div(a, b) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
+    if x.array.dtype.kind == "b":
+        raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported (as in PyTorch); to "
+                           "invert a mask use the `~` operator or gg.logical_not() instead")
     return Neg()(x)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import _state
-from ..tensor import Tensor
+from ..tensor import Tensor, fill_value_for
 from . import elementwise as ew
 from .shape import IndexPut, normalize_index
 
@@ -175,6 +175,7 @@ class Overwrite(Function):
 def fill_(t: Tensor, value) -> Tensor:
     """Set every element to ``value`` (a number or a one-element tensor)."""
     ew._check_operand("fill_", value)
+    value = fill_value_for("fill_", value, t.array.dtype)
 
     def write(a):
         a[...] = _raw(value)

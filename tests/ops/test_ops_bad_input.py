@@ -203,3 +203,32 @@ def test_softmax_family_over_zero_size_dims_is_differentiable():
 ], ids=["amax", "argmax-dim", "argmax-all", "amax-all", "max-dim"])
 def test_extremes_over_empty_dims_raise_as_pytorch(make, error):
     _assert_raises_like_torch(make, error)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.full((2,), 2**40, dtype=m.int32), lambda m: m.full((2,), 300, dtype=m.uint8),
+    lambda m: m.full((2,), 2**63), lambda m: m.zeros(2, dtype=m.int32).fill_(2**40),
+    lambda m: m.zeros(2, dtype=m.int8).fill_(200),
+], ids=["full-int32", "full-uint8", "full-int64", "fill-int32", "fill-int8"])
+def test_fill_values_a_dtype_cannot_hold_raise(make):
+    _assert_raises_like_torch(make, RuntimeError)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.full((2,), -1, dtype=m.uint8), lambda m: m.zeros(2, dtype=m.uint8).fill_(-3),
+    lambda m: m.full((2,), 2**31 - 1, dtype=m.int32), lambda m: m.full((2,), 1.5),
+], ids=["full-uint8-wraps", "fill-uint8-wraps", "full-int32-max", "full-float"])
+def test_fill_values_pytorch_accepts(make):
+    _assert_values_like_torch(make)
+
+
+def test_float_step_counts_and_integer_ranges():
+    _assert_raises_like_torch(lambda m: m.linspace(0, 1, 2.5), TypeError)
+    with pytest.raises(RuntimeError, match="step must be nonzero"):
+        gg.arange(0, 2.5, 0.5, dtype=gg.int64)  # an integer range steps by int(0.5) == 0, as in PyTorch
+    for args in [(0, 2.5, 1), (0.5, 3.7, 1), (-1.5, 2, 1), (0, 5, 1.5), (0.9, 5, 2)]:
+        _assert_values_like_torch(lambda m: m.arange(*args, dtype=m.int64))
+
+
+def test_negating_a_bool_tensor_raises():
+    _assert_raises_like_torch(lambda m: -m.tensor([True, False]), RuntimeError)
