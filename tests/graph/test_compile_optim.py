@@ -269,3 +269,28 @@ def test_a_function_raising_on_the_traced_call_leaves_what_the_eager_call_would(
         assert compiled().item() == pytest.approx(eager().item(), rel=1e-12)
     assert _step_count(opt_c, theta_c) == _step_count(opt_e, theta_e) == 5
     np.testing.assert_allclose(theta_c.detach().numpy(), theta_e.detach().numpy(), rtol=1e-12)
+
+
+def test_reduce_lr_on_plateau_stepped_inside_a_compiled_function_is_followed():
+    metrics = [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5]
+    schedule = lambda opt: gg.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)  # noqa: E731
+    runs = []
+    for compiled in (False, True):
+        theta, opt, step = _problem(lambda ps: gg.optim.SGD(ps, lr=0.1))
+        sched = schedule(opt)
+        calls = iter(metrics)
+
+        def fn():
+            loss = step()
+            sched.step(next(calls))  # a Python metric: a replay cannot follow it, so each call re-traces
+            return loss
+
+        run = gg.compile(fn, max_traces=20) if compiled else fn
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            losses = [run().item() for _ in metrics]
+        runs.append((losses, opt.param_groups[0]["lr"], sched.last_epoch, sched.num_bad_epochs, theta.detach().numpy()))
+    (le, lr_e, epoch_e, bad_e, theta_e), (lc, lr_c, epoch_c, bad_c, theta_c) = runs
+    np.testing.assert_allclose(lc, le, rtol=1e-12)
+    assert (lr_c, epoch_c, bad_c) == (lr_e, epoch_e, bad_e) and lr_e < 0.1
+    np.testing.assert_allclose(theta_c, theta_e, rtol=1e-12)
