@@ -232,3 +232,34 @@ def test_float_step_counts_and_integer_ranges():
 
 def test_negating_a_bool_tensor_raises():
     _assert_raises_like_torch(lambda m: -m.tensor([True, False]), RuntimeError)
+
+
+# ---------------------------------------------------------------- the same on every device
+SAME_ON_EVERY_DEVICE = {
+    "clamp-int-float": lambda d: gg.arange(5, device=d).clamp(0.5, 2.5),
+    "bool-pow-int": lambda d: gg.tensor([True, False], device=d) ** 2,
+    "int-pow-bool": lambda d: 2 ** gg.tensor([True, False], device=d),
+    "bool-pow-bool": lambda d: gg.tensor([True, False], device=d) ** False,
+    "invert-int": lambda d: ~gg.tensor([1, -2], device=d),
+    "softmax-empty": lambda d: gg.softmax(gg.ones(2, 0, device=d), 1),
+    "logsumexp-empty": lambda d: gg.logsumexp(gg.ones(2, 0, device=d), 1),
+    "full-uint8-wraps": lambda d: gg.full((2,), -1, dtype=gg.uint8, device=d),
+    "fill-uint8-wraps": lambda d: gg.zeros(2, dtype=gg.uint8, device=d).fill_(-3),
+    "tensor-numpy-scalar": lambda d: gg.tensor(np.float64(2.5), device=d),
+}
+
+
+@pytest.mark.parametrize("name", list(SAME_ON_EVERY_DEVICE))
+def test_the_fixed_ops_give_the_same_results_on_every_device(name, device):
+    make = SAME_ON_EVERY_DEVICE[name]
+    on_device, on_cpu = make(device), make(gg.device("cpu"))
+    assert on_device.device == device and on_device.dtype == on_cpu.dtype
+    np.testing.assert_array_equal(on_device.cpu().numpy(), on_cpu.numpy())
+
+
+def test_cross_entropy_of_only_ignored_targets_on_every_device(device):
+    x = gg.randn(3, 4, device=device, requires_grad=True)
+    loss = gg.nn.functional.cross_entropy(x, gg.tensor([-100, -100, -100], device=device))
+    loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), np.zeros((3, 4), dtype=np.float32))
