@@ -293,10 +293,8 @@ def load(f, map_location=None):
 
 
 def _archive_size(source) -> int:
-    if not hasattr(source, "read"):
-        return os.path.getsize(source)
-    position = source.seek(0, os.SEEK_END)
-    return position
+    """The bytes a path or file object holds (zipfile seeks to each member itself, so the position is free)."""
+    return source.seek(0, os.SEEK_END) if hasattr(source, "read") else os.path.getsize(source)
 
 
 def _check_members(archive: zipfile.ZipFile, f, archive_size: int) -> None:
