@@ -6,6 +6,8 @@ import io
 import json
 import os
 import pickle
+import subprocess
+import sys
 import zipfile
 from collections import OrderedDict
 
@@ -482,7 +484,6 @@ def test_deep_nesting_raises_checkpoint_error(tmp_path):
     for _ in range(3000):
         node = {"type": "list", "items": [node]}
     path = tmp_path / "deep.ckpt"
-    import sys
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(100_000)  # let json.dumps write it; loading must still not recurse into a crash
     try:
@@ -538,8 +539,6 @@ def test_saving_to_a_symlink_writes_through_it(tmp_path):
 
 
 def test_the_next_save_removes_the_temp_file_a_killed_save_left(tmp_path):
-    import subprocess
-    import sys
     path = tmp_path / "model.ckpt"
     gg.save([0], path)
     killed = subprocess.run([sys.executable, "-c", (

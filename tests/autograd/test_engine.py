@@ -286,8 +286,6 @@ def test_gradcheck_reports_worst_element():
 
 # ------------------------------------------------------------------ issue 11: threads, hooks, assigned grads
 def test_concurrent_backward_on_a_shared_leaf_loses_no_gradient():
-    import threading
-
     w = gg.zeros(200_000, requires_grad=True)
     start = threading.Barrier(8)
 
