@@ -72,7 +72,11 @@ def _shape(size, op: str = "tensor factory") -> tuple:
     """``size`` (ints, or one tuple/list of them) as a tuple; floats are refused, as in PyTorch, not truncated."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return shape_tuple(op, size)
+    shape = shape_tuple(op, size)
+    for n in shape:
+        if n < 0:
+            raise RuntimeError(f"{op}(): Trying to create tensor with negative dimension {n}: {list(shape)}")
+    return shape
 
 
 def _finish(array, dev, requires_grad: bool) -> Tensor:

@@ -47,6 +47,12 @@ def test_float_sizes_raise_type_error(make):
     _assert_raises_like_torch(make, TypeError)
 
 
+@pytest.mark.parametrize("make", [lambda m: m.zeros(-1), lambda m: m.ones(2, -3), lambda m: m.nn.Linear(-1, 2),
+                                  lambda m: m.full((-2,), 1.0)], ids=["zeros", "ones", "linear", "full"])
+def test_negative_sizes_raise_runtime_error(make):
+    _assert_raises_like_torch(make, RuntimeError)
+
+
 def test_integer_like_sizes_are_accepted():
     assert gg.zeros(np.int64(2), 3).shape == (2, 3)
     assert gg.ones(gg.tensor(2)).shape == (2,)
