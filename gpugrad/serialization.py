@@ -202,17 +202,19 @@ def _atomic_write(path: str, write) -> None:
 def _remove_stale_temp_files(directory: str, name: str) -> None:
     """Delete the temporary files of earlier saves to ``name`` whose process died mid-save (killed, power cut).
 
-    A temporary file's name holds the pid of the process writing it; one whose process is alive may
-    be a save in progress elsewhere and is left alone.
+    A temporary file's name holds the pid of the process writing it; one whose process is alive (this
+    one included: another thread) may be a save in progress and is left alone. A name without a pid
+    is from a gpugrad that did not write one, and goes.
     """
     prefix = f".{name}."
     for entry in os.listdir(directory):
         if not (entry.startswith(prefix) and entry.endswith(".tmp")):
             continue
         pid = entry[len(prefix):].split(".")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _process_alive(int(pid)):
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(directory, entry))
+        if pid.isdigit() and (int(pid) == os.getpid() or _process_alive(int(pid))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, entry))
 
 
 def _process_alive(pid: int) -> bool:

@@ -547,5 +547,8 @@ def test_the_next_save_removes_the_temp_file_a_killed_save_left(tmp_path):
         f"gg.save(gg.ones(2), {str(path)!r})\n")], cwd=os.getcwd())
     assert killed.returncode == 9
     assert len(os.listdir(tmp_path)) == 2  # the checkpoint and the killed save's temporary file
+    (tmp_path / ".model.ckpt.abc123.tmp").write_bytes(b"PK")  # one an older gpugrad left, without a pid
+    (tmp_path / ".other.ckpt.1.tmp").write_bytes(b"PK")  # another checkpoint's: not ours to remove
     gg.save([2], path)
+    os.unlink(tmp_path / ".other.ckpt.1.tmp")
     assert os.listdir(tmp_path) == ["model.ckpt"] and gg.load(path) == [2]
