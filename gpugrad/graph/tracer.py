@@ -858,6 +858,8 @@ class Tracer:
         for t, data, grad in self.initial.values():
             _DATA_SLOT.__set__(t, data)
             _GRAD_SLOT.__set__(t, grad)
+        for t, _, _, version in self.externals.values():  # in-place updates bumped them; the eager rerun will
+            t._version[0] = version
         for action in reversed(self.abort_actions):
             action()
 

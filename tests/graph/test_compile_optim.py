@@ -236,6 +236,7 @@ def test_an_aborted_trace_falling_back_to_eager_counts_each_call_once(make, sche
         assert _step_count(opt_c, theta_c) == _step_count(opt_e, theta_e) == call + 1
         np.testing.assert_allclose(theta_c.detach().numpy(), theta_e.detach().numpy(), rtol=1e-12)
         assert opt_c.param_groups[0]["lr"] == opt_e.param_groups[0]["lr"]
+        assert theta_c._version_number == theta_e._version_number
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS_WITH_PYTHON_STEPS, ids=OPTIMIZER_IDS)
