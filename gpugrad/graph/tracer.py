@@ -390,8 +390,12 @@ def _tracer_of(obj):
 
 
 def _constant_like(node) -> bool:
-    """A constant, or a creation call reading no other value (zeros, ones): any graph can hold its value."""
-    return node.kind == "const" or (node.kind == "call" and not node.inputs() and isinstance(node.value, np.ndarray))
+    """A constant, or a creation call reading no other value (zeros, ones; not a random draw): any graph can
+    hold its value."""
+    if node.kind == "const":
+        return True
+    return (node.kind == "call" and not node.inputs() and isinstance(node.value, np.ndarray)
+            and not getattr(node.fn, "draws_random", False))
 
 
 def _visit_proxies(obj, visit):
