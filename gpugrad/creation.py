@@ -45,6 +45,10 @@ class RandomDraw:
     Eagerly it is just called. While ``gg.compile`` or ``gg.Graph`` traces, it is recorded as one
     graph node, so each replay draws new numbers from the device's generator, as eager code does,
     instead of replaying the numbers drawn while tracing.
+
+    Example:
+        >>> RandomDraw(gg.device("cpu"), "random", (2, 3))().shape   # generator.random((2, 3))
+        (2, 3)
     """
 
     draws_random = True  # read by the graph passes (never folded or merged) and the CUDA-graph capture

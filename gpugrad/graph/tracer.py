@@ -60,6 +60,10 @@ def recording_into(tracer):
 
     Code building an outer graph from inside a nested one (a ``gg.cond`` or ``gg.gradients`` of the
     outer graph's values) must have its creation calls and captured tensors recorded there.
+
+    Example:
+        >>> with recording_into(outer_tracer):
+        ...     seed = gg.ones_like(y)   # recorded into the outer graph, not the innermost one
     """
     saved = _current.stack
     _current.stack = saved + (tracer,)
