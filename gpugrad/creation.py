@@ -11,12 +11,14 @@ PyTorch's; without ``device`` they use ``gg.get_default_device()``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import backends, dtypes
 from .autograd.node import ArrayFunction
 from .device import get_default_device, resolve as to_device
-from .tensor import Tensor, tensor
+from .tensor import Tensor, fill_value_for, shape_tuple, tensor
 
 _seed = None
 _generators: dict = {}  # device name -> NumPy/CuPy Generator
@@ -39,10 +41,52 @@ def _generator(dev):
     return _generators[key]
 
 
-def _shape(size) -> tuple:
+class RandomDraw:
+    """One draw from a device's generator (``generator.random(shape)``), callable again for a fresh one.
+
+    Eagerly it is just called. While ``gg.compile`` or ``gg.Graph`` traces, it is recorded as one
+    graph node, so each replay draws new numbers from the device's generator, as eager code does,
+    instead of replaying the numbers drawn while tracing.
+
+    Example:
+        >>> RandomDraw(gg.device("cpu"), "random", (2, 3))().shape   # generator.random((2, 3))
+        (2, 3)
+    """
+
+    draws_random = True  # read by the graph passes (never folded or merged) and the CUDA-graph capture
+
+    def __init__(self, dev, method: str, *args, **kwargs):
+        self.dev, self.method, self.args, self.kwargs = dev, method, args, kwargs
+
+    def __call__(self):
+        with self.dev.activate():
+            if self.method == "permutation" and self.dev.type == "cuda":
+                # CuPy's Generator has no permutation: the order of n uniform draws is one
+                return self.dev.xp.argsort(_generator(self.dev).random(int(self.args[0])), kind="stable")
+            return getattr(_generator(self.dev), self.method)(*self.args, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"random.{self.method}"
+
+
+def _draw(dev, method: str, *args, **kwargs):
+    """The array of a fresh random draw (a traced value while a graph is being recorded)."""
+    from .graph.tracer import current
+
+    draw = RandomDraw(dev, method, *args, **kwargs)
+    tracer = current()
+    return draw() if tracer is None else tracer.record_draw(draw)
+
+
+def _shape(size, op: str = "tensor factory") -> tuple:
+    """``size`` (ints, or one tuple/list of them) as a tuple; floats are refused, as in PyTorch, not truncated."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    shape = shape_tuple(op, size)
+    for n in shape:
+        if n < 0:
+            raise RuntimeError(f"{op}(): Trying to create tensor with negative dimension {n}: {list(shape)}")
+    return shape
 
 
 def _finish(array, dev, requires_grad: bool) -> Tensor:
@@ -61,26 +105,28 @@ def _resolve(dtype, device, default=None):
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
     with dev.activate():
-        return _finish(dev.xp.zeros(_shape(size), dtype=dt.np), dev, requires_grad)
+        return _finish(dev.xp.zeros(_shape(size, "zeros"), dtype=dt.np), dev, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
     with dev.activate():
-        return _finish(dev.xp.ones(_shape(size), dtype=dt.np), dev, requires_grad)
+        return _finish(dev.xp.ones(_shape(size, "ones"), dtype=dt.np), dev, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
     with dev.activate():
-        return _finish(dev.xp.empty(_shape(size), dtype=dt.np), dev, requires_grad)
+        return _finish(dev.xp.empty(_shape(size, "empty"), dtype=dt.np), dev, requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (its dtype inferred from the value, as PyTorch)."""
     dt, dev = _resolve(dtype, device, default=dtypes.scalar_dtype(fill_value))
+    size = _shape((size,) if isinstance(size, (tuple, list)) else tuple([size]), "full")
+    fill_value = fill_value_for("full", fill_value, dt.np)
     with dev.activate():
-        return _finish(dev.xp.full(tuple(size), fill_value, dtype=dt.np), dev, requires_grad)
+        return _finish(dev.xp.full(size, fill_value, dtype=dt.np), dev, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -95,29 +141,49 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
         start, end = 0, start
     integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     dt, dev = _resolve(dtype, device, default=dtypes.int64 if integral else None)
+    _check_range(start, end, step)
+    if not dt.is_floating_point:  # an integer range, as in PyTorch: from int(start) to int(end) by int(step)
+        start, end, step = int(start), int(end), int(step)
+        _check_range(start, end, step)
     with dev.activate():
         return _finish(dev.xp.arange(start, end, step).astype(dt.np), dev, requires_grad)
 
 
+def _check_range(start, end, step) -> None:
+    """PyTorch's checks of arange's arguments (NumPy divides by a zero step, or returns an empty range)."""
+    if not all(math.isfinite(float(v)) for v in (start, end)):
+        raise RuntimeError(f"arange(): unsupported range: {start} -> {end}")
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"arange(): upper bound and lower bound inconsistent with step sign (start={start}, end={end}, step={step})")
+
+
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _resolve(dtype, device)
+    steps = shape_tuple("linspace", (steps,))[0]  # a float number of steps raises, as in PyTorch
+    if steps < 0:
+        raise RuntimeError(f"linspace(): number of steps must be non-negative, got {steps}")
     with dev.activate():
-        return _finish(dev.xp.linspace(start, end, int(steps), dtype=np.float64).astype(dt.np), dev, requires_grad)
+        return _finish(dev.xp.linspace(start, end, steps, dtype=np.float64).astype(dt.np), dev, requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
     dt, dev = _resolve(dtype, device)
     with dev.activate():
-        return _finish(_generator(dev).random(_shape(size), dtype=np.float64).astype(dt.np), dev, requires_grad)
+        array = _draw(dev, "random", _shape(size, "rand"), dtype=np.float64).astype(dt.np)
+        return _finish(array, dev, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     dt, dev = _resolve(dtype, device)
     with dev.activate():
-        array = _generator(dev).standard_normal(_shape(size), dtype=np.float64).astype(dt.np)
+        array = _draw(dev, "standard_normal", _shape(size, "randn"), dtype=np.float64).astype(dt.np)
         return _finish(array, dev, requires_grad)
+
 
 
 class Normal(ArrayFunction):
@@ -162,7 +228,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
             raise RuntimeError(f"normal(): expects std >= 0.0, but found std {std}")
         dt, dev = _resolve(dtype, device)
         with dev.activate():
-            array = (_generator(dev).standard_normal(_shape((size,)), dtype=np.float64) * std + mean).astype(dt.np)
+            noise = _draw(dev, "standard_normal", _shape((size,), "normal"), dtype=np.float64)
+            array = (noise * std + mean).astype(dt.np)
             return _finish(array, dev, requires_grad)
     if size is not None:
         raise TypeError("normal(): size is only for number mean and std; a tensor mean/std sets the shape")
@@ -175,30 +242,27 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         raise RuntimeError(f"normal(): expects std >= 0.0, but found std {std}")
     return Normal(shape, out_dtype.np)(mean, std)
 
-
 def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     """Integers uniformly from ``[low, high)`` (``randint(high, size=...)`` starts at 0)."""
     if high is None:
         low, high = 0, low
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
+    size = _shape((size,) if isinstance(size, (tuple, list)) else tuple([size]), "randint")
     with dev.activate():
-        return _finish(_generator(dev).integers(low, high, size=tuple(size)).astype(dt.np), dev, False)
+        return _finish(_draw(dev, "integers", low, high, size=size).astype(dt.np), dev, False)
 
 
 def randperm(n: int, dtype=None, device=None) -> Tensor:
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
     with dev.activate():
-        # CuPy's Generator has no permutation: the order of n uniform draws is one, on either backend
-        order = dev.xp.argsort(_generator(dev).random(int(n), dtype=np.float64), kind="stable") if dev.type == "cuda" \
-            else _generator(dev).permutation(n)
-        return _finish(order.astype(dt.np), dev, False)
+        return _finish(_draw(dev, "permutation", n).astype(dt.np), dev, False)
 
 
 def bernoulli_mask(shape, keep_probability: float, like: Tensor):
     """A 0/1 array of ``like``'s dtype and device, 1 with ``keep_probability`` (used by dropout)."""
     dev = like.device
     with dev.activate():
-        return (_generator(dev).random(tuple(shape), dtype=np.float64) < keep_probability).astype(like.array.dtype)
+        return (_draw(dev, "random", tuple(shape), dtype=np.float64) < keep_probability).astype(like.array.dtype)
 
 
 def _like(factory, x: Tensor, dtype, device, requires_grad, *args):

@@ -84,11 +84,15 @@ def from_numpy_dtype(np_dtype) -> dtype:
 
 
 def to_dtype(d) -> dtype:
-    """Accept a gpugrad dtype, a NumPy dtype, a name such as ``"float32"`` or ``float``/``int``/``bool``."""
+    """Accept a gpugrad dtype, a NumPy dtype, a name such as ``"float32"`` or ``float``/``int``/``bool``.
+
+    As in PyTorch, the Python types name the dtypes of their C counterparts: ``float`` is float64
+    (a C double, whatever the default dtype), ``int`` int64, ``bool`` bool.
+    """
     if isinstance(d, dtype):
         return d
     if d is float:
-        return _default_float
+        return float64
     if d is int:
         return int64
     if d is bool:

@@ -26,7 +26,14 @@ PyTorch, a tensor's ``grad`` is not saved.
 
 Writes are atomic: the archive goes to a temporary file in the target's
 directory, is flushed and fsynced, then renamed over the target, so a crash
-mid-save leaves the previous checkpoint intact and no partial file.
+mid-save leaves the previous checkpoint intact and no partial file. A target
+that is a symlink is written through (the link stays, its target is replaced),
+and the next successful save removes the temporary file a killed save left.
+
+Loading reads only what saving writes: uncompressed, unencrypted members whose
+sizes fit the file, ``.npy`` headers that agree with the index and with their
+member's size, and gpugrad's dtypes; anything else raises ``CheckpointError``
+naming the member, before memory is spent on it.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ from .tensor import Tensor
 MAGIC = "gpugrad-checkpoint"
 FORMAT_VERSION = 1
 INDEX_NAME = "gpugrad_checkpoint.json"
+_ENCRYPTED_OR_PATCHED = 0x1 | 0x20 | 0x40  # zip flag bits: encrypted, compressed patched data, strong encryption
+MAX_INDEX_BYTES = 64 * 2**20  # ~400k tensors' worth of index; bounds what json.loads is asked to build
 
 
 class CheckpointError(RuntimeError):
@@ -169,12 +178,12 @@ def _write_tensor(archive: zipfile.ZipFile, name: str, array) -> None:
 
 def _atomic_write(path: str, write) -> None:
     """Run ``write(fileobj)`` on a temporary file next to ``path``, fsync it and rename it onto ``path``."""
-    path = os.path.abspath(path)
+    path = os.path.realpath(path)  # through symlinks, as open(path, "wb") writes: the link stays a link
     directory, name = os.path.split(path)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"gg.save(): cannot write {path}: the directory {directory} does not exist")
     mode = _new_file_mode(path)
-    fd, tmp_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    fd, tmp_path = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as tmp:
             write(tmp)
@@ -187,6 +196,35 @@ def _atomic_write(path: str, write) -> None:
             os.unlink(tmp_path)
         raise
     _fsync_directory(directory)
+    _remove_stale_temp_files(directory, name)
+
+
+def _remove_stale_temp_files(directory: str, name: str) -> None:
+    """Delete the temporary files of earlier saves to ``name`` whose process died mid-save (killed, power cut).
+
+    A temporary file's name holds the pid of the process writing it; one whose process is alive (this
+    one included: another thread) may be a save in progress and is left alone. A name without a pid
+    is from a gpugrad that did not write one, and goes.
+    """
+    prefix = f".{name}."
+    for entry in os.listdir(directory):
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):].split(".")[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or _process_alive(int(pid))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, entry))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists (another user's), or we cannot tell: keep its file
+    return True
 
 
 def _new_file_mode(path: str) -> int:
@@ -243,9 +281,52 @@ def load(f, map_location=None):
         archive = zipfile.ZipFile(source)
     except zipfile.BadZipFile:
         raise CheckpointError(f"gg.load(): {_name(f)} {_describe_non_zip(source)}") from None
+    except NotImplementedError as exc:  # zipfile's word for zip features it lacks (a corrupt version field)
+        raise CheckpointError(f"gg.load(): {_name(f)} is a zip archive gg.save did not write ({exc})") from None
     with archive:
+        _check_members(archive, f, _archive_size(source))
         index = _read_index(archive, f)
-        return _Decoder(archive, f, map_location).decode(index["root"])
+        try:
+            return _Decoder(archive, f, map_location).decode(index["root"])
+        except RecursionError:
+            raise CheckpointError(
+                f"gg.load(): {_name(f)} is corrupt: the objects in its index ({INDEX_NAME}) are nested too deeply"
+            ) from None
+
+
+def _archive_size(source) -> int:
+    """The bytes a path or file object holds (zipfile seeks to each member itself, so the position is free)."""
+    return source.seek(0, os.SEEK_END) if hasattr(source, "read") else os.path.getsize(source)
+
+
+def _check_members(archive: zipfile.ZipFile, f, archive_size: int) -> None:
+    """Refuse what gg.save never writes before reading a byte of it.
+
+    gg.save stores members uncompressed and unencrypted, so every member's data lies in the file
+    as it is: a member claiming more bytes than the file holds, or compressed (a small file that
+    inflates to gigabytes), is refused here rather than discovered while filling memory.
+    """
+    for info in archive.infolist():
+        where = f"gg.load(): {_name(f)}: member {info.filename!r}"
+        if info.flag_bits & _ENCRYPTED_OR_PATCHED:
+            raise CheckpointError(
+                f"{where} is encrypted or patched (zip flags {info.flag_bits:#x}); gg.save never writes those, so "
+                "this is not its checkpoint")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(
+                f"{where} is compressed (zip method {info.compress_type}); gg.save stores members uncompressed "
+                "and gg.load refuses compressed ones (a small compressed file can inflate to gigabytes). "
+                "Re-save it with gg.save, or unzip and re-zip it without compression"
+            )
+        if info.compress_size != info.file_size or info.header_offset + info.file_size > archive_size:
+            raise CheckpointError(
+                f"{where} declares {info.file_size} bytes ({info.compress_size} stored at offset "
+                f"{info.header_offset}), more than the {archive_size}-byte file can hold: corrupt or truncated"
+            )
+        if info.filename == INDEX_NAME and info.file_size > MAX_INDEX_BYTES:
+            raise CheckpointError(
+                f"{where} is {info.file_size} bytes, over the {MAX_INDEX_BYTES}-byte limit for a checkpoint index"
+            )
 
 
 def _name(f) -> str:
@@ -285,8 +366,12 @@ def _read_index(archive: zipfile.ZipFile, f) -> dict:
         raise CheckpointError(f"gg.load(): {_name(f)} is {what}: it has no {INDEX_NAME}")
     try:
         index = json.loads(archive.read(INDEX_NAME).decode("utf-8"))
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
         raise CheckpointError(f"gg.load(): {_name(f)} is corrupt: its index cannot be read ({exc})") from None
+    except RecursionError:
+        raise CheckpointError(
+            f"gg.load(): {_name(f)} is corrupt: its index ({INDEX_NAME}) is nested too deeply"
+        ) from None
     if not isinstance(index, dict) or index.get("magic") != MAGIC:
         raise CheckpointError(f"gg.load(): {_name(f)} is not a gpugrad checkpoint (its index lacks the magic marker)")
     version = index.get("format_version")
@@ -321,6 +406,8 @@ class _Decoder:
             if kind == "dict":
                 pairs = ((self.decode(k), self.decode(v)) for k, v in node["items"])
                 return OrderedDict(pairs) if node.get("ordered") else dict(pairs)
+            if kind == "device":
+                return self._device(node["name"])
             if kind == "tensor":
                 return self._cached(node, self._tensor)
             if kind == "ndarray":
@@ -335,20 +422,40 @@ class _Decoder:
         return self._loaded[node["file"]]
 
     def _array(self, node) -> np.ndarray:
-        name = node["file"]
+        name, dtype, shape = node["file"], _index_dtype(node["dtype"]), _index_shape(node["shape"])
         try:
-            with self.archive.open(name) as member:
-                array = np.lib.format.read_array(member, allow_pickle=False)
+            info = self.archive.getinfo(name)
         except KeyError:
             raise self._corrupt(f"no member {name!r} for a tensor its index lists (truncated?)") from None
-        except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        try:
+            with self.archive.open(info) as member:
+                fortran_order = self._check_npy_header(member, info, dtype, shape)
+                data = bytearray(info.file_size - member.tell())
+                if member.readinto(data) != len(data) or member.read(1):
+                    raise EOFError("the member ended early")
+        except (ValueError, EOFError, OSError, zipfile.BadZipFile, NotImplementedError) as exc:
             raise self._corrupt(f"unreadable tensor data in {name!r} ({exc})") from None
-        if str(array.dtype) != node["dtype"] or list(array.shape) != list(node["shape"]):
+        return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+
+    def _check_npy_header(self, member, info, dtype, shape) -> bool:
+        """Read a ``.npy`` header and check it against the index and the member's size; return fortran_order."""
+        version = np.lib.format.read_magic(member)
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise ValueError(f"unknown .npy format version {version}")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        header_shape, fortran_order, header_dtype = read_header(member)
+        if header_dtype != dtype or list(header_shape) != list(shape):
             raise self._corrupt(
-                f"{name!r} holds a {array.dtype} array of shape {array.shape}, but the index says "
-                f"{node['dtype']} of shape {tuple(node['shape'])}"
+                f"{info.filename!r} holds a {header_dtype} array of shape {header_shape}, but the index says "
+                f"{dtype} of shape {tuple(shape)}"
             )
-        return array if array.flags.writeable else array.copy()
+        declared = math.prod(shape) * dtype.itemsize
+        if declared != info.file_size - member.tell():
+            raise self._corrupt(
+                f"{info.filename!r} declares a {dtype} array of shape {tuple(shape)} ({declared} bytes) but holds "
+                f"{info.file_size - member.tell()} bytes of data"
+            )
+        return fortran_order
 
     def _tensor(self, node) -> Tensor:
         saved_device = node["device"]
@@ -360,10 +467,33 @@ class _Decoder:
         else:
             t = self._place(array, saved_device, self._destination(saved_device))
         if node["requires_grad"]:
+            if not t.dtype.is_floating_point:
+                raise ValueError(f"a {t.dtype} tensor cannot require grad")
             t.requires_grad_(True)
         if node.get("parameter"):
             t = _as_parameter(t)
         return t
+
+    def _device(self, saved: str) -> Device:
+        """A saved ``gg.device`` object: itself when usable here, else where ``map_location`` sends its tensors.
+
+        Differs from PyTorch, whose device objects exist without the hardware: ``gg.device("cuda:0")``
+        needs a usable GPU, so a saved CUDA device that is not usable here loads as the device
+        ``map_location`` sends it to (the CPU for a callable; an error naming the fix for None).
+        """
+        if not isinstance(saved, str):
+            raise TypeError(f"bad device name {saved!r}")
+        try:
+            return to_device(saved)  # usable here: kept, as PyTorch keeps device objects whatever map_location says
+        except RuntimeError:
+            destination = "cpu" if callable(self.map_location) else self._destination(saved)
+        try:
+            return to_device(destination)
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"gg.load(): {_name(self.f)} holds the device {saved}, which cannot be used here ({exc}). "
+                "Pass map_location='cpu' (or another device) to load it elsewhere."
+            ) from None
 
     def _destination(self, saved_device: str):
         location = self.map_location
@@ -388,6 +518,26 @@ class _Decoder:
         return CheckpointError(f"gg.load(): {_name(self.f)} is corrupt: {what}")
 
 
+def _index_dtype(name) -> np.dtype:
+    """A NumPy dtype named in the index, if gpugrad has it (native byte order, no strings/complex/records)."""
+    if not isinstance(name, str):
+        raise ValueError(f"bad dtype {name!r}")
+    try:
+        np_dtype = np.dtype(name)
+        dtypes.from_numpy_dtype(np_dtype)
+    except TypeError:
+        raise ValueError(
+            f"unsupported dtype {name!r} (gpugrad saves only " + ", ".join(d.name for d in dtypes.ALL) + ")"
+        ) from None
+    return np_dtype
+
+
+def _index_shape(shape) -> list:
+    if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape):
+        raise ValueError(f"bad shape {shape!r}")
+    return shape
+
+
 def _decode_float(node) -> float:
     value = node["value"]
     if isinstance(value, str):
@@ -410,7 +560,6 @@ _SCALAR_DECODERS = {
     "float": _decode_float,
     "str": lambda node: str(node["value"]),
     "dtype": lambda node: dtypes.to_dtype(node["name"]),
-    "device": lambda node: to_device(node["name"]),
 }
 
 

@@ -16,6 +16,8 @@ points.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import dtypes
@@ -38,7 +40,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "array", "device", "requires_grad", "grad", "grad_fn", "name",
+        "array", "device", "_requires_grad", "_grad", "grad_fn", "name",
         "_version", "_accumulator", "_hooks", "_retains_grad", "_base", "__weakref__",
     )
     __array_priority__ = 1000  # numpy_scalar * tensor defers to Tensor.__rmul__
@@ -57,8 +59,8 @@ class Tensor:
         t = object.__new__(Tensor)
         t.array = data
         t.device = device
-        t.requires_grad = requires_grad
-        t.grad = None
+        t._requires_grad = requires_grad
+        t._grad = None
         t.grad_fn = None
         t.name = None
         t._version = [0]  # a box, shared with views, so in-place changes show through them
@@ -124,21 +126,47 @@ class Tensor:
     # ----------------------------------------------------------- requires_grad
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place on a leaf; returns self."""
-        if not self.is_leaf:
-            if requires_grad:
-                return self
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a "
-                "computed variable in a subgraph that doesn't require differentiation use "
-                "var_no_grad = var.detach()."
-            )
+        if requires_grad and not self.is_leaf:
+            return self
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        """``t.requires_grad = flag``, refused where PyTorch refuses it (integer tensors; False on a non-leaf)."""
         if requires_grad and not dtypes.from_numpy_dtype(self.array.dtype).is_floating_point:
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}; "
                 "convert first with .to(gg.float32)"
             )
-        self.requires_grad = bool(requires_grad)
-        return self
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        self._requires_grad = bool(requires_grad)
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward (a Tensor of this tensor's shape, dtype and device) or None.
+
+        Assigning checks what PyTorch checks: a Tensor (or None) of the same shape, dtype and device.
+
+        Example:
+            >>> w.grad = gg.zeros_like(w)
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            _check_assigned_grad(self, value)
+        self._grad = value
 
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data (and version counter), outside the graph."""
@@ -178,7 +206,7 @@ class Tensor:
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     def retain_grad(self) -> None:
@@ -237,7 +265,10 @@ class Tensor:
                 f"can't convert {self.device} device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first."
             )
-        return self.array
+        array = self.array
+        if not isinstance(array, np.ndarray):  # a traced value (gg.compile / gg.Graph): reading it raises, as .item()
+            array = np.asarray(array)
+        return array
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
@@ -355,6 +386,42 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
 
+def shape_tuple(op: str, sizes) -> tuple:
+    """``sizes`` as a tuple of Python ints; a float (2.5, or even 2.0) raises a TypeError, as in PyTorch.
+
+    Ints, NumPy integers, bools and one-element integer tensors are sizes (``operator.index`` accepts them).
+    """
+    result = []
+    for position, size in enumerate(sizes):
+        try:
+            result.append(operator.index(size))
+        except TypeError:
+            raise TypeError(
+                f"{op}(): argument 'size' must be a tuple of ints, but found element of type "
+                f"{type(size).__name__} at pos {position}"
+            ) from None
+    return tuple(result)
+
+
+def _check_assigned_grad(t: Tensor, grad) -> None:
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(grad).__name__}")
+    if grad.shape != t.shape:
+        raise RuntimeError(
+            f"attempting to assign a gradient of size {list(grad.shape)} to a tensor of size {list(t.shape)}. "
+            "Please ensure that the gradient and the tensor are the same size"
+        )
+    if grad.array.dtype != t.array.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype {grad.dtype} to a tensor with dtype {t.dtype}; "
+            f"convert it first with .to({t.dtype})"
+        )
+    if grad.device is not t.device:
+        raise RuntimeError(
+            f"attempting to assign a gradient on {grad.device} to a tensor on {t.device}; move it with .to('{t.device}')"
+        )
+
+
 def _rebuild_tensor(array, device_name: str, requires_grad: bool, grad) -> "Tensor":
     t = Tensor._make(to_device(device_name).put(array), to_device(device_name), requires_grad)
     t.grad = grad
@@ -429,13 +496,14 @@ _custom_function.Tensor = Tensor
 def _as_array(data, dtype, device: Device):
     """An array of ``data`` on ``device``, typed as ``torch.tensor`` would type it."""
     given_array = isinstance(data, np.ndarray) or is_cupy_array(data)
-    array = data if given_array else np.asarray(_unwrap_nested(data))
-    if dtype is not None:
-        np_dtype = dtypes.to_dtype(dtype).np
-    elif given_array:
-        np_dtype = dtypes.from_numpy_dtype(array.dtype).np  # an array keeps its dtype
+    if given_array:
+        array = data
+        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else dtypes.from_numpy_dtype(array.dtype).np
     else:
-        np_dtype = _python_data_dtype(array)
+        values, inferred = _unwrap_nested(data)
+        array = np.asarray(values)
+        np_dtype = dtypes.to_dtype(dtype).np if dtype is not None else _python_data_dtype(array, inferred)
+        _check_fits(array, np_dtype)
     array = device.put(array)
     if array.dtype != np_dtype:
         with device.activate():
@@ -457,17 +525,69 @@ def _shares_memory(array, data) -> bool:
 
 
 def _unwrap_nested(data):
-    """Lists holding one-element tensors (``[t0, t1]``) become lists of numbers."""
-    if isinstance(data, (list, tuple)):
-        return [_unwrap_nested(x) for x in data]
-    if isinstance(data, Tensor):
-        return data.tolist()
-    return data
+    """``(values, dtype)``: ``data`` with one-element tensors in lists (``[t0, t1]``) as numbers, and the dtype
+    PyTorch infers from the elements' types (Python float -> the default float, int -> int64, NumPy scalars
+    and tensors -> their own dtype, all promoted together; None for no elements)."""
+    inferred, has_tensors = _scan_elements(data)
+    return (_numbers_for_tensors(data) if has_tensors else data), inferred
 
 
-def _python_data_dtype(array) -> np.dtype:
+_SCALAR_TYPES = (float, int, bool)
+
+
+def _scan_elements(data):
+    """The promoted dtype of the elements of nested lists, and whether any is a Tensor; no recursion, and
+    one C-level ``set(map(type, ...))`` per list of plain numbers (tensor() of a long list stays fast)."""
+    inferred, has_tensors = None, False
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        items = item if isinstance(item, (list, tuple)) else (item,)
+        kinds = set(map(type, items))
+        if kinds.issubset(_SCALAR_TYPES):
+            for kind in kinds:
+                inferred = _promoted(inferred, dtypes.scalar_dtype(kind()))
+            continue
+        for x in items:
+            if isinstance(x, (list, tuple)):
+                stack.append(x)
+            elif isinstance(x, Tensor):
+                has_tensors = True
+                inferred = _promoted(inferred, dtypes.from_numpy_dtype(x.array.dtype))
+            elif isinstance(x, np.generic):
+                inferred = _promoted(inferred, dtypes.from_numpy_dtype(x.dtype))
+            elif isinstance(x, _SCALAR_TYPES):
+                inferred = _promoted(inferred, dtypes.scalar_dtype(x))
+    return inferred, has_tensors
+
+
+def _promoted(a, b):
+    return b if a is None else dtypes.promote_types(a, b)
+
+
+def _numbers_for_tensors(data):
+    """``data`` with every Tensor in its nested lists replaced by its value (``tolist()``), without recursion."""
+    root = [data]
+    stack = [(root, 0)]
+    while stack:
+        parent, index = stack.pop()
+        item = parent[index]
+        if isinstance(item, Tensor):
+            parent[index] = item.tolist()
+        elif isinstance(item, (list, tuple)):
+            parent[index] = copy = list(item)
+            stack.extend((copy, i) for i in range(len(copy)))
+    return root[0]
+
+
+def _python_data_dtype(array, inferred) -> np.dtype:
     """PyTorch's defaults for Python data: floats -> the default float, ints -> int64, bools -> bool."""
     kind = array.dtype.kind
+    if array.dtype == np.uint64 or (kind == "O" and all(type(x) is int for x in array.reshape(-1).tolist())):
+        # NumPy makes uint64 (or objects) of Python ints past int64; PyTorch refuses them
+        raise ValueError("tensor(): Overflow when unpacking long long: a Python int does not fit in int64")
+    if inferred is not None and kind in "fiub":
+        return inferred.np
     if kind == "f":
         return dtypes.get_default_dtype().np
     if kind in "iu":
@@ -477,11 +597,45 @@ def _python_data_dtype(array) -> np.dtype:
     raise TypeError(f"tensor(): cannot make a tensor from Python data of type {array.dtype} (expected numbers)")
 
 
+def fill_value_for(op: str, value, np_dtype):
+    """A Python number to fill an array of ``np_dtype`` with, checked as PyTorch checks it (``full``, ``fill_``).
+
+    An integer a dtype cannot hold raises; a negative one in an unsigned dtype wraps (-1 -> 255), as in PyTorch.
+    """
+    if type(value) is int and np.dtype(np_dtype).kind in "iu":
+        _check_fits(np.asarray([value], dtype=object), np.dtype(np_dtype), op)
+        return int(np.asarray(value).astype(np_dtype)) if value < 0 else value  # a Python int: CuPy takes no arrays
+    return value
+
+
+def _check_fits(array, np_dtype, op: str = "tensor") -> None:
+    """Python numbers that an integer dtype cannot hold raise, as in PyTorch, instead of wrapping around.
+
+    As PyTorch does, an unsigned dtype also takes negatives down to minus its maximum (-1 -> 255 for uint8).
+    """
+    if np_dtype.kind not in "iu" or array.size == 0 or array.dtype.kind not in "iufO":
+        return
+    info = np.iinfo(np_dtype)
+    low = -int(info.max) if np_dtype.kind == "u" else int(info.min)
+    values = array.reshape(-1)
+    if array.dtype.kind == "O":
+        values = values.tolist()
+        fits = all(isinstance(v, (int, float)) and low <= v <= info.max for v in values)
+    else:
+        fits = not (array.dtype.kind == "f" and np.isnan(array).any()) and low <= values.min() and values.max() <= info.max
+    if not fits:
+        raise RuntimeError(
+            f"{op}(): value cannot be converted to type {dtypes.from_numpy_dtype(np_dtype).name} without overflow "
+            f"({dtypes.from_numpy_dtype(np_dtype).name} holds {int(info.min)}..{int(info.max)}); pick a wider dtype"
+        )
+
+
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor copied from ``data`` (nested lists, numbers, a NumPy/CuPy array or a Tensor).
 
-    Python floats become the default dtype (float32), Python ints int64; a NumPy
-    array keeps its dtype, as ``torch.tensor`` does.
+    Python floats become the default dtype (float32), Python ints int64, NumPy scalars
+    keep their dtype (``np.float64(5)`` -> float64), and a NumPy array keeps its dtype, as
+    ``torch.tensor`` does. Integers a dtype cannot hold raise instead of wrapping around.
 
     Example:
         >>> gg.tensor([[1, 2], [3, 4]], dtype=gg.float64, requires_grad=True)

@@ -6,6 +6,8 @@ import io
 import json
 import os
 import pickle
+import subprocess
+import sys
 import zipfile
 from collections import OrderedDict
 
@@ -373,3 +375,180 @@ def test_a_training_checkpoint_of_a_module_and_its_optimizer(tmp_path):
     train_step(resumed_model, resumed_opt, x)
     for p, q in zip(model.parameters(), resumed_model.parameters()):
         assert_array_equal(p.detach().numpy(), q.detach().numpy())
+
+
+# ------------------------------------------------------------------ hostile files (issue 11)
+def _write_members(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _index_text(root) -> str:
+    return json.dumps({"magic": serialization.MAGIC, "format_version": 1, "root": root})
+
+
+def _npy_bytes(array) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _saved_and_patched(path, patch):
+    """A checkpoint of ``[1]`` whose bytes ``patch(bytearray)`` edited in place (to fake other writers)."""
+    gg.save([1], path)
+    data = bytearray(path.read_bytes())
+    patch(data)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _tensor_node(dtype, shape):
+    return {"type": "tensor", "file": "tensors/0.npy", "dtype": dtype, "shape": shape, "device": "cpu",
+            "requires_grad": False, "parameter": False}
+
+
+def test_a_deflated_tensor_bomb_is_refused_before_it_is_inflated(tmp_path):
+    zeros = np.zeros(2**22)  # 32 MB that deflate to ~32 kB
+    path = tmp_path / "bomb.ckpt"
+    _write_members(path, {INDEX_NAME: _index_text(_tensor_node("float64", [2**22])),
+                          "tensors/0.npy": _npy_bytes(zeros)}, compression=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2**20
+    with pytest.raises(CheckpointError, match="member 'gpugrad_checkpoint.json' is compressed.*inflate"):
+        gg.load(path)
+
+
+def test_a_deflated_whitespace_index_is_refused(tmp_path):
+    path = tmp_path / "bomb.ckpt"
+    _write_members(path, {INDEX_NAME: " " * 2**24 + _index_text({"type": "none"})}, compression=zipfile.ZIP_DEFLATED)
+    with pytest.raises(CheckpointError, match="compressed"):
+        gg.load(path)
+
+
+def test_an_oversized_index_is_refused_unread(tmp_path, monkeypatch):
+    path = tmp_path / "big.ckpt"
+    _write_members(path, {INDEX_NAME: " " * 4096 + _index_text({"type": "none"})})
+    monkeypatch.setattr(serialization, "MAX_INDEX_BYTES", 4096)
+    monkeypatch.setattr(serialization.json, "loads", lambda text: pytest.fail("the index was parsed"))
+    with pytest.raises(CheckpointError, match="'gpugrad_checkpoint.json' is .* bytes, over the 4096-byte limit"):
+        gg.load(path)
+
+
+def test_an_encrypted_member_is_refused(tmp_path):
+    def set_encrypted_flag(data):
+        for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central headers
+            data[data.index(signature) + flag_offset] |= 0x1
+
+    path = _saved_and_patched(tmp_path / "enc.ckpt", set_encrypted_flag)
+    with pytest.raises(CheckpointError, match="member .gpugrad_checkpoint.json. is encrypted or patched"):
+        gg.load(path)
+
+
+def test_a_member_declaring_more_bytes_than_the_file_holds_is_refused(tmp_path):
+    def claim_two_gigabytes(data):
+        central = data.index(b"PK\x01\x02")
+        for offset in (20, 24):  # compressed and uncompressed sizes in the central directory
+            data[central + offset:central + offset + 4] = (2**31).to_bytes(4, "little")
+
+    path = _saved_and_patched(tmp_path / "lie.ckpt", claim_two_gigabytes)
+    with pytest.raises(CheckpointError, match="declares 2147483648 bytes.*more than the .*-byte file can hold"):
+        gg.load(path)
+
+
+@pytest.mark.parametrize("shape", [[2**40], [2**20, 2**20]], ids=["1TiB", "2d"])
+def test_a_huge_declared_shape_is_refused_without_allocating(shape, tmp_path):
+    path = tmp_path / "huge.ckpt"
+    buffer = io.BytesIO()  # a .npy header declaring the shape, followed by 8 bytes of data
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": tuple(shape)})
+    _write_members(path, {INDEX_NAME: _index_text(_tensor_node("float64", shape)),
+                          "tensors/0.npy": buffer.getvalue() + bytes(8)})
+    with pytest.raises(CheckpointError, match=r"'tensors/0.npy' declares a float64 array of shape .* but holds 8 bytes"):
+        gg.load(path)
+
+
+@pytest.mark.parametrize("array", [
+    np.array(["abc", "de"]), np.array([1 + 2j]), np.array([1.0, 2.0], dtype=">f8"),
+    np.zeros(2, dtype=[("a", "<f4"), ("b", "<i4")]), np.array([1], dtype=np.uint64),
+], ids=["unicode", "complex", "big-endian", "structured", "uint64"])
+def test_unsupported_dtypes_raise_checkpoint_error_naming_the_member(array, tmp_path):
+    path = tmp_path / "dtype.ckpt"
+    for index_dtype in (array.dtype.str, "float64"):  # the index telling the truth, or lying about the dtype
+        node = _tensor_node(index_dtype if array.dtype.names is None else "float64", list(array.shape))
+        _write_members(path, {INDEX_NAME: _index_text(node), "tensors/0.npy": _npy_bytes(array)})
+        with pytest.raises(CheckpointError, match="unsupported dtype|tensors/0.npy"):
+            gg.load(path)
+
+
+def test_deep_nesting_raises_checkpoint_error(tmp_path):
+    node = {"type": "none"}
+    for _ in range(3000):
+        node = {"type": "list", "items": [node]}
+    path = tmp_path / "deep.ckpt"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)  # let json.dumps write it; loading must still not recurse into a crash
+    try:
+        text = _index_text(node)
+    finally:
+        sys.setrecursionlimit(limit)
+    _write_members(path, {INDEX_NAME: text})
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        gg.load(path)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda node: node.update(shape=[-1]), "bad shape"),
+    (lambda node: node.update(shape="3"), "bad shape"),
+    (lambda node: node.update(dtype=7), "bad dtype"),
+    (lambda node: node.update(device="tpu"), "malformed"),
+], ids=["negative", "string-shape", "int-dtype", "device"])
+def test_malformed_tensor_nodes_raise_checkpoint_error(edit, message, tmp_path):
+    gg.save(gg.zeros(3), tmp_path / "t.ckpt")
+    rewrite_index(tmp_path / "t.ckpt", lambda index: edit(index["root"]))
+    with pytest.raises(CheckpointError, match=message):
+        gg.load(tmp_path / "t.ckpt")
+
+
+def test_an_integer_tensor_saved_as_requiring_grad_is_corrupt(tmp_path):
+    gg.save(gg.arange(3), tmp_path / "t.ckpt")
+    rewrite_index(tmp_path / "t.ckpt", lambda index: index["root"].update(requires_grad=True))
+    with pytest.raises(CheckpointError, match="int64 tensor cannot require grad"):
+        gg.load(tmp_path / "t.ckpt")
+
+
+def test_a_saved_cuda_device_object_loads_with_map_location(tmp_path):
+    if gg.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    path = tmp_path / "dev.ckpt"
+    gg.save({"device": gg.device("cpu"), "w": gg.ones(2)}, path)
+    rewrite_index(path, lambda index: index["root"]["items"][0][1].update(name="cuda:0"))
+    loaded = gg.load(path, map_location="cpu")
+    assert loaded["device"] is gg.device("cpu") and loaded["w"].device == "cpu"
+    assert gg.load(path, map_location={"cuda:0": "cpu"})["device"] == "cpu"
+    assert gg.load(path, map_location=lambda t, saved: None)["device"] == "cpu"
+    with pytest.raises(CheckpointError, match="holds the device cuda:0.*map_location='cpu'"):
+        gg.load(path)
+
+
+def test_saving_to_a_symlink_writes_through_it(tmp_path):
+    target = tmp_path / "real.ckpt"
+    gg.save([0], target)
+    link = tmp_path / "latest.ckpt"
+    link.symlink_to(target)
+    gg.save([1], link)
+    assert link.is_symlink() and gg.load(target) == [1] and gg.load(link) == [1]
+
+
+def test_the_next_save_removes_the_temp_file_a_killed_save_left(tmp_path):
+    path = tmp_path / "model.ckpt"
+    gg.save([0], path)
+    killed = subprocess.run([sys.executable, "-c", (
+        "import os, gpugrad as gg, gpugrad.serialization as s\n"
+        "s._write_tensor = lambda *a: os._exit(9)\n"
+        f"gg.save(gg.ones(2), {str(path)!r})\n")], cwd=os.getcwd())
+    assert killed.returncode == 9
+    assert len(os.listdir(tmp_path)) == 2  # the checkpoint and the killed save's temporary file
+    (tmp_path / ".model.ckpt.abc123.tmp").write_bytes(b"PK")  # one an older gpugrad left, without a pid
+    (tmp_path / ".other.ckpt.1.tmp").write_bytes(b"PK")  # another checkpoint's: not ours to remove
+    gg.save([2], path)
+    os.unlink(tmp_path / ".other.ckpt.1.tmp")
+    assert os.listdir(tmp_path) == ["model.ckpt"] and gg.load(path) == [2]

@@ -11,20 +11,25 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import threading
 
 from .node import AccumulateGrad, accumulator_of
 from .grad_mode import _state
 
 # Bound on first use: the engine is imported by gpugrad.autograd, before the
 # tensor and op modules it needs exist.
-Tensor = tensor = sum_to = None
+Tensor = sum_to = None
+
+# Backward passes in several threads may reach the same leaf: its read-add-write of .grad must not interleave
+# (NumPy drops the GIL inside `+=`), or gradients are lost.
+_grad_lock = threading.Lock()
 
 
 def _bind() -> None:
-    global Tensor, tensor, sum_to
+    global Tensor, sum_to
     if Tensor is None:
         from ..ops.shape import sum_to
-        from ..tensor import Tensor, tensor
+        from ..tensor import Tensor
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -96,7 +101,13 @@ def _roots(tensors, grads, create_graph):
     tensors = [tensors] if _is_tensor(tensors) else list(tensors)
     if grads is None or _is_tensor(grads):
         grads = [grads] * len(tensors) if grads is None else [grads]
-    grads = list(grads)
+    grads = list(grads) if isinstance(grads, (list, tuple)) else [grads]
+    for g in grads:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(
+                f"gradients can be either Tensors or None, but got {type(g).__name__}; wrap values with "
+                "gg.tensor(value, dtype=out.dtype, device=out.device)"
+            )
     if len(grads) != len(tensors):
         raise RuntimeError(f"backward(): got {len(tensors)} tensors but {len(grads)} gradients")
     roots = []
@@ -108,8 +119,6 @@ def _roots(tensors, grads, create_graph):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             with out.device.activate():
                 g = Tensor._make(out.device.xp.ones_like(out.array), out.device)
-        elif not isinstance(g, Tensor):
-            g = tensor(g, dtype=out.dtype, device=out.device)
         if tuple(g.shape) != tuple(out.shape):
             raise RuntimeError(
                 f"backward(): mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
@@ -173,15 +182,36 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
 def _apply_prehooks(node, g):
     """Tensor hooks registered on a non-leaf, then ``retain_grad`` (always last, as in PyTorch)."""
     if node._pre_hooks:
-        for hook in list(node._pre_hooks):
-            result = hook(g)
-            if result is not None:
-                g = result
+        g = _run_hooks(node._pre_hooks, g)
     if node._retained:
         for ref in node._retained:
             t = ref()
             if t is not None:
-                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+                with _grad_lock:
+                    t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+    return g
+
+
+def _run_hooks(hooks, g):
+    """Call each tensor hook in turn; a returned tensor replaces the gradient if it has its shape and dtype."""
+    for hook in list(hooks):
+        result = hook(g)
+        if result is None:
+            continue
+        name = getattr(hook, "__name__", type(hook).__name__)
+        if not isinstance(result, Tensor):
+            raise TypeError(f"expected Tensor or None, but hook '{name}' returned '{type(result).__name__}'")
+        if result.shape != g.shape:
+            raise RuntimeError(
+                f"hook '{name}' has changed the size of value: it got a gradient of shape {tuple(g.shape)} "
+                f"and returned one of shape {tuple(result.shape)}"
+            )
+        if result.array.dtype != g.array.dtype or result.device is not g.device:
+            raise RuntimeError(
+                f"hook '{name}' has changed the type of value (was {g.dtype} on {g.device}, "
+                f"got {result.dtype} on {result.device})"
+            )
+        g = result
     return g
 
 
@@ -208,13 +238,15 @@ def _call_backward(node, g, retain_graph):
 
 def _accumulate(leaf, g, create_graph) -> None:
     """Add ``g`` into ``leaf.grad`` after the leaf's hooks; cast to the leaf's dtype if an op promoted it."""
-    if leaf._hooks:
-        for hook in list(leaf._hooks):
-            result = hook(g)
-            if result is not None:
-                g = result
     if g.array.dtype != leaf.array.dtype:
         g = g.to(leaf.dtype)
+    if leaf._hooks:
+        g = _run_hooks(leaf._hooks, g)
+    with _grad_lock:
+        _add_to_grad(leaf, g, create_graph)
+
+
+def _add_to_grad(leaf, g, create_graph) -> None:
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
@@ -229,7 +261,8 @@ def _accumulate(leaf, g, create_graph) -> None:
 
 def _accumulate_nonleaf(t, g) -> None:
     g = g.detach()
-    t.grad = _fresh(g) if t.grad is None else t.grad + g
+    with _grad_lock:
+        t.grad = _fresh(g) if t.grad is None else t.grad + g
 
 
 def _fresh(g):

@@ -8,7 +8,7 @@ with a generated NumPy schedule over preallocated buffers (``executor``);
 
 from .api import Graph, cond, gradients, placeholder
 from .compile import CompiledFunction, compile  # noqa: A004 - gg.compile
-from .tracer import TraceError, TraceValueError, guard_value, on_replay
+from .tracer import TraceError, TraceValueError, guard_value, on_abort, on_replay
 
 __all__ = ["Graph", "placeholder", "gradients", "cond", "compile", "CompiledFunction", "TraceError",
-           "TraceValueError", "guard_value", "on_replay"]
+           "TraceValueError", "guard_value", "on_abort", "on_replay"]

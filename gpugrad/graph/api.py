@@ -14,6 +14,8 @@ fetched tensors need, as often as you like, with new feeds each time.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .. import dtypes
@@ -21,9 +23,9 @@ from ..autograd.node import AccumulateGrad, ArrayFunction
 from ..device import cpu, get_default_device
 from ..device import resolve as device_of
 from .executor import Executor
-from .ir import Node, format_nodes, to_dot
+from .ir import Node, format_nodes, free_nodes, remap, to_dot
 from .passes import Program, optimize
-from .tracer import TraceError, TracedArray, Tracer, _slots, current, raw_data
+from .tracer import TraceError, TracedArray, Tracer, _slots, current, raw_data, recording_into
 
 
 class Executable:
@@ -319,11 +321,13 @@ def gradients(ys, xs, grad_ys=None):
     single = isinstance(xs, Tensor)
     xs = [xs] if single else list(xs)
     ys = [ys] if isinstance(ys, Tensor) else list(ys)
-    if grad_ys is None:
-        grad_ys = [ones_like(y) for y in ys]
-    elif isinstance(grad_ys, Tensor):
-        grad_ys = [grad_ys]
-    result = grad(ys, xs, grad_outputs=list(grad_ys), retain_graph=True, allow_unused=True)
+    owners = [raw_data(y).node.tracer for y in ys if isinstance(raw_data(y), TracedArray)]
+    with recording_into(owners[0]) if owners and owners[0].active else contextlib.nullcontext():  # ys' graph
+        if grad_ys is None:
+            grad_ys = [ones_like(y) for y in ys]
+        elif isinstance(grad_ys, Tensor):
+            grad_ys = [grad_ys]
+        result = grad(ys, xs, grad_outputs=list(grad_ys), retain_graph=True, allow_unused=True)
     return result[0] if single else list(result)
 
 
@@ -361,7 +365,11 @@ def cond(pred, true_fn, false_fn):
     out_nodes = [[t.array.node for t in ts] for ts in flat]  # .array lifts outer concrete tensors
     node = Node("cond", "cond", args=(pred_proxy.node,), value=tuple(n.value for n in out_nodes[0 if take else 1]))
     node.branches = ((branches[0], out_nodes[0]), (branches[1], out_nodes[1]))
+    _export_inner_reads(tracer, node)
     tracer._add(node)
+    for k, (body, _) in enumerate(node.branches):
+        for n in body:
+            tracer.branch_owner[n] = (node, k)
     results = []
     for k in range(len(flat[0])):
         item = tracer.call(_item, "item", (TracedArray(node), k), {})
@@ -375,6 +383,68 @@ def cond(pred, true_fn, false_fn):
 
 def _item(values, k):
     return values[k]
+
+
+# A cond's branches may read values computed inside another, finished cond's branch: the backward of a
+# cond reads what its forward branch saved (exp(p) for p.exp()). Generated code only defines such a value
+# when that branch runs, and dead-code elimination may drop the forward cond altogether, so each such read
+# is turned into an explicit output of the cond that made it (the other branch yields zeros), read through
+# an ``item`` node in the enclosing scope; nested conds export it level by level.
+def _export_inner_reads(tracer, cond_node) -> None:
+    """Rewrite ``cond_node``'s reads of values made inside finished conds into reads of exported outputs."""
+    reads = [cond_node.args[0], *free_nodes(cond_node)]  # the predicate too (a nested cond's backward reads it)
+    replace = {m: _export(tracer, m) for m in reads if m in tracer.branch_owner}
+    if not replace:
+        return
+    get = lambda m: replace.get(m, m)  # noqa: E731
+    stack = [cond_node]
+    while stack:  # the cond, then every node of its branches, nested conds included (no recursion)
+        n = stack.pop()
+        n.args, n.kwargs = remap(n.args, get), remap(n.kwargs, get)
+        if n.target is not None:
+            n.target = get(n.target)
+        if n.branches:
+            n.branches = tuple((body, [get(o) for o in outs]) for body, outs in n.branches)
+            stack.extend(m for body, _ in n.branches for m in body)
+
+
+def _export(tracer, m):
+    """A node of the scope being recorded holding ``m``'s value, exporting it from each cond around it."""
+    while m in tracer.branch_owner:
+        if m in tracer.exported:
+            m = tracer.exported[m]
+            continue
+        owner, k = tracer.branch_owner[m]
+        taken = 0 if bool(np.asarray(owner.args[0].value)) else 1
+        filler = tracer._const(np.zeros(m.value.shape, m.value.dtype)).node  # never read: see above
+        for j, (_, outs) in enumerate(owner.branches):
+            outs.append(m if j == k else filler)
+        owner.value = owner.value + ((m.value if taken == k else filler.value),)
+        item = Node("call", "item", _item, (owner, len(owner.value) - 1), {}, owner.value[-1])
+        item.tracer, item.root = tracer, None
+        tracer.all_nodes.append(item)
+        scope = _scope_of(tracer, owner)
+        scope.insert(_index_of(scope, owner) + 1, item)
+        if owner in tracer.branch_owner:
+            tracer.branch_owner[item] = tracer.branch_owner[owner]
+        tracer.exported[m] = item
+        m = item
+    return m
+
+
+def _scope_of(tracer, n) -> list:
+    """The node list ``n`` was recorded into: a finished cond's branch, or a scope still being recorded."""
+    if n in tracer.branch_owner:
+        owner, k = tracer.branch_owner[n]
+        return owner.branches[k][0]
+    for scope in [tracer.nodes, *tracer.enclosing_scopes]:
+        if any(x is n for x in scope):
+            return scope
+    raise TraceError("cond(): internal error: a value read by a branch belongs to no scope")
+
+
+def _index_of(nodes, n) -> int:
+    return next(i for i, x in enumerate(nodes) if x is n)
 
 
 def _grad_enabled() -> bool:
@@ -398,8 +468,6 @@ def _trace_branch(tracer, fn):
     """Record ``fn()`` into a fresh node list; also collect the autograd nodes it creates."""
     from ..tensor import Tensor
 
-    saved_nodes, saved_scope = tracer.nodes, tracer.branch_scope
-    tracer.nodes, tracer.branch_scope = [], set()
     made = set()
     original = ArrayFunction._connect
 
@@ -407,19 +475,27 @@ def _trace_branch(tracer, fn):
         made.add(self)
         return original(self, inputs, out)
 
+    saved_nodes, saved_scope = tracer.nodes, tracer.branch_scope
+    tracer.enclosing_scopes.append(saved_nodes)
+    tracer.branch_made.append(made)  # nested conds add their CondBackward nodes (not made by _connect)
+    tracer.nodes, tracer.branch_scope = [], set()
     ArrayFunction._connect = connect
     try:
-        result = fn()
-        flat = [result] if isinstance(result, Tensor) else list(result) if isinstance(result, (tuple, list)) else None
-        if not flat or not all(isinstance(t, Tensor) for t in flat):
-            raise TraceError(f"cond(): a branch must return a Tensor or a tuple of Tensors, got {type(result).__name__}")
-        for t in flat:
-            if not isinstance(t.array, TracedArray):  # lifts captured tensors into the graph
-                raise TraceError("cond(): internal error lifting a branch output")
+        with recording_into(tracer):  # creation calls and captured tensors go to this cond's graph
+            result = fn()
+            flat = [result] if isinstance(result, Tensor) else list(result) if isinstance(result, (tuple, list)) else None
+            if not flat or not all(isinstance(t, Tensor) for t in flat):
+                raise TraceError(
+                    f"cond(): a branch must return a Tensor or a tuple of Tensors, got {type(result).__name__}")
+            for t in flat:
+                if not isinstance(t.array, TracedArray):  # lifts captured tensors into the graph
+                    raise TraceError("cond(): internal error lifting a branch output")
         nodes = tracer.nodes
     finally:
         ArrayFunction._connect = original
         tracer.nodes, tracer.branch_scope = saved_nodes, saved_scope
+        tracer.enclosing_scopes.pop()
+        tracer.branch_made.pop()
     return nodes, result, made
 
 
@@ -490,6 +566,8 @@ def _attach_cond_grad(t, pred, outs, scopes) -> None:
                 else:
                     add(nxt)
     fn = CondBackward(pred, outs, boundary)
+    for enclosing in raw_data(pred).node.tracer.branch_made:  # part of the branches being traced around it
+        enclosing.add(fn)
     fn.next_functions = tuple((b, 0) for b in boundary)
     fn.rank = 1 + max((b.rank for b in boundary), default=0)
     fn.shape = raw_data(t).shape

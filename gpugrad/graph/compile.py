@@ -26,6 +26,12 @@ in a tensor). Not followed by a replay (so do not vary them between calls):
 other Python numbers read from mutable state, random numbers drawn inside the
 function, and which tensor objects are reached through Python containers
 (optimizer state, module attributes), except ``.grad``.
+
+An aborted trace (the function reads a value, or uses something a graph cannot
+record) puts back the tensors it changed and, through ``on_abort``, the Python
+state of optimizers and schedulers, so ``fallback="eager"``'s rerun counts the
+call once. A function that raises its own exception while traced keeps what it
+did before raising, as the eager call would have.
 """
 
 from __future__ import annotations
@@ -52,18 +58,34 @@ class CompiledFunction:
     """
 
     def __init__(self, fn, explain: bool = False, fallback=None, warmup: bool = True, max_traces: int = 8,
-                 cuda_graph: bool = True):
+                 cuda_graph: bool = True, cache_size_limit: int = 8):
         if fallback not in (None, "eager"):
             raise ValueError(f"compile(): fallback must be None or 'eager', got {fallback!r}")
+        if type(cache_size_limit) is not int or cache_size_limit < 1:
+            raise ValueError(f"compile(): cache_size_limit must be an int >= 1, got {cache_size_limit!r}")
         functools.update_wrapper(self, fn)
         self.fn, self.explain, self.fallback, self.warmup = fn, explain, fallback, warmup
-        self.max_traces, self.cuda_graph = max_traces, cuda_graph
+        self.max_traces, self.cuda_graph, self.cache_size_limit = max_traces, cuda_graph, cache_size_limit
+        self.calls = self.traces = self.replays = 0
+        self.reasons = []
+        self.clear_cache()
+
+    def clear_cache(self) -> None:
+        """Drop every traced graph and its buffers; the next call traces afresh (``torch._dynamo.reset()``).
+
+        Example:
+            >>> step.clear_cache()   # e.g. after the shapes of a training phase stop recurring
+        """
         self._entries = {}
         self._trace_counts = {}
         self._last_key = None
-        self.calls = self.traces = self.replays = 0
-        self.reasons = []
+        self._warned_full = False
         self.last = None  # the most recently traced entry
+
+    @property
+    def cache_size(self) -> int:
+        """How many traced graphs (signatures) the cache holds."""
+        return sum(1 for entry in self._entries.values() if entry != "eager")
 
     def _note(self, message: str) -> None:
         self.reasons.append(message)
@@ -95,20 +117,35 @@ class CompiledFunction:
         elif self.calls == 1 and self.warmup:
             self._last_key = key
             return self.fn(*args, **kwargs)  # creates lazy state (grads, optimizer buffers) before tracing
+        elif self.cache_size >= self.cache_size_limit:
+            return self._run_uncached(args, kwargs)
         else:
             self._note("tracing: first call with this signature" if self._last_key in (None, key)
                        else f"re-tracing: {_describe_change(self._last_key, key)}")
         self._last_key = key
         return self._trace(key, args, kwargs, tensors)
 
+    def _run_uncached(self, args, kwargs):
+        """A new signature with the cache full: run eagerly rather than keep one more graph and its buffers."""
+        if self._warned_full:
+            return self.fn(*args, **kwargs)
+        self._warned_full = True
+        return self._run_eagerly_saying(
+            f"{self.cache_size_limit} signatures are traced already (cache_size_limit); new ones run eagerly. Calls "
+            "with many different shapes cannot all keep a graph: pad or bucket the shapes, raise cache_size_limit, "
+            "or call clear_cache()", args, kwargs)
+
     def _give_up(self, key, reason, args, kwargs):
         """Too many re-traces of one signature: something changes on every call, so run eagerly from now on."""
         self._entries[key] = "eager"
-        message = (f"traced {self.max_traces} times (max_traces) and the graph is stale again: {reason}; running "
-                   "eagerly from now on. A value that changes on every call cannot be baked into a graph: keep it "
-                   "in a tensor (Adam and AdamW do that for their step counter with capturable=True)")
+        return self._run_eagerly_saying(
+            f"traced {self.max_traces} times (max_traces) and the graph is stale again: {reason}; running eagerly "
+            "from now on. A value that changes on every call cannot be baked into a graph: keep it in a tensor "
+            "(Adam and AdamW do that for their step counter with capturable=True)", args, kwargs)
+
+    def _run_eagerly_saying(self, message, args, kwargs):
         self._note(message)
-        warnings.warn(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"gg.compile({getattr(self.fn, '__name__', 'fn')}): {message}", RuntimeWarning, stacklevel=4)
         return self.fn(*args, **kwargs)
 
     def _trace(self, key, args, kwargs, tensors):
@@ -118,15 +155,17 @@ class CompiledFunction:
                 result = self.fn(*args, **kwargs)
                 tracer.finish()
                 spec, outputs = _output_spec(tracer, result)
-        except TraceValueError as exc:
+        except TraceError as exc:  # the function cannot be traced: undo the call, tensors and Python state
             tracer.rollback()
-            if self.fallback != "eager":
+            if self.fallback != "eager" or not isinstance(exc, TraceValueError):
                 raise
             self._entries[key] = "eager"
             self._note(f"running eagerly from now on (fallback='eager'): {str(exc).split(';')[0]}")
             return self.fn(*args, **kwargs)
         except BaseException:
-            tracer.rollback()
+            # the function itself raised: tracing computed real values, so keep what the call did before
+            # raising (tensors and Python counters alike), exactly as the eager call would have
+            tracer.concretize()
             raise
         self.traces += 1
         self._trace_counts[key] = self._trace_counts.get(key, 0) + 1
@@ -154,7 +193,7 @@ class CompiledFunction:
 
 
 def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = True,  # noqa: A001 - gg.compile
-            max_traces: int = 8, cuda_graph: bool = True):
+            max_traces: int = 8, cuda_graph: bool = True, cache_size_limit: int = 8):
     """Compile an eager function into a static graph replayed on later calls (also a decorator).
 
     Args:
@@ -169,6 +208,10 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
             value changes on every call) the function runs eagerly, with a warning.
         cuda_graph: on a GPU, replay each call as one captured CUDA graph (see
             ``gpugrad.graph.cuda.CapturedReplay``); False launches the kernels one by one.
+        cache_size_limit: how many signatures (argument shapes, dtypes, ...) keep a traced
+            graph and its buffers, as ``torch._dynamo.config.cache_size_limit`` (8) bounds
+            recompiles; calls with further signatures run eagerly, with one warning.
+            ``clear_cache()`` empties the cache.
 
     Returns:
         A :class:`CompiledFunction`. Its results equal the eager ones; output tensors are
@@ -180,7 +223,8 @@ def compile(fn=None, *, explain: bool = False, fallback=None, warmup: bool = Tru
         >>> for epoch in range(500):
         ...     loss = step()
     """
-    options = dict(explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces, cuda_graph=cuda_graph)
+    options = dict(explain=explain, fallback=fallback, warmup=warmup, max_traces=max_traces, cuda_graph=cuda_graph,
+                   cache_size_limit=cache_size_limit)
     if fn is None:
         return lambda f: CompiledFunction(f, **options)
     return CompiledFunction(fn, **options)

@@ -171,6 +171,9 @@ def cuda_executor(prog, device, capture: bool = True):
     replay = CapturedReplay(executor, device, len(prog.outputs), mutated_inputs)
     if not capture:
         replay.reason = "not captured: cuda_graph=False"
+    elif any(getattr(n.fn, "draws_random", False) for n in prog.all_nodes()):
+        # cuRAND generators keep host-side state: a captured graph could replay the numbers drawn when captured
+        replay.reason = "not captured: the step draws random numbers (dropout, rand, randn, ...)"
     return replay
 
 

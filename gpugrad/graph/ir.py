@@ -161,8 +161,7 @@ def format_nodes(nodes, indent: str = "", notes=None) -> list:
         elif n.kind == "mutate":
             lines.append(f"{indent}%{n.target.id} <- {n.op}({format_args(n)}){note}")
         elif n.kind == "cond":
-            outs = ", ".join(f"%{o.id}" for o in n.outputs)
-            lines.append(f"{indent}{outs} = cond(%{n.args[0].id}){note}")
+            lines.append(f"{indent}%{n.id} = cond(%{n.args[0].id}){note}")
             for title, (body, results) in zip(("then", "else"), n.branches):
                 lines.append(f"{indent}  {title}:")
                 lines += format_nodes(body, indent + "    ")

@@ -111,6 +111,11 @@ def _fix_with(n, get):
         n.branches = tuple((body, [get(o) for o in outs]) for body, outs in n.branches)
 
 
+def _draws_random(n) -> bool:
+    """A random draw (``creation.RandomDraw``): a new value at every run, so never folded or merged."""
+    return getattr(n.fn, "draws_random", False)
+
+
 def mutated_roots(prog) -> set:
     return {n.root for n in prog.all_nodes() if n.kind == "mutate"}
 
@@ -142,7 +147,7 @@ def cse(prog, stat: str = "after cse") -> None:
                 table.clear()
             kept.append(n)
             continue
-        if n.root in written or n.root is not n and n.root.kind == "const":
+        if n.root in written or n.root is not n and n.root.kind == "const" or _draws_random(n):
             kept.append(n)
             continue
         try:
@@ -328,7 +333,7 @@ def fold(prog) -> None:
         if n.kind in ("const", "external") and n.root not in written:
             static.add(n)
     for n in prog.nodes:
-        if n.kind != "call" or n.root in written or isinstance(n.value, tuple):
+        if n.kind != "call" or n.root in written or isinstance(n.value, tuple) or _draws_random(n):
             continue
         if n.root is not n and n.root not in static:
             continue

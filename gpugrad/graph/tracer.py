@@ -29,6 +29,7 @@ into the program as constants, and code that reads them through
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import threading
 import weakref
@@ -51,6 +52,25 @@ def current():
     """The calling thread's active tracer, or None (tracers in other threads do not count)."""
     stack = _current.stack
     return stack[-1] if stack else None
+
+
+@contextlib.contextmanager
+def recording_into(tracer):
+    """Make ``tracer`` the calling thread's innermost one for a while.
+
+    Code building an outer graph from inside a nested one (a ``gg.cond`` or ``gg.gradients`` of the
+    outer graph's values) must have its creation calls and captured tensors recorded there.
+
+    Example:
+        >>> with recording_into(outer_tracer):
+        ...     seed = gg.ones_like(y)   # recorded into the outer graph, not the innermost one
+    """
+    saved = _current.stack
+    _current.stack = saved + (tracer,)
+    try:
+        yield tracer
+    finally:
+        _current.stack = saved
 
 
 def guard_value(read, description: str):
@@ -85,6 +105,22 @@ def on_replay(action) -> None:
     tracer = current()
     if tracer is not None and tracer.mode == "compile":
         tracer.replay_actions.append(action)
+
+
+def on_abort(action) -> None:
+    """While ``gg.compile`` traces: run ``action()`` if the trace is abandoned and rolled back.
+
+    An aborted trace puts back the tensors it changed; Python-side state the traced
+    code changed (an optimizer's step counter, a scheduler's epoch) must be put back
+    too, or the eager rerun (``fallback="eager"``) counts the call twice.
+    Outside a trace this does nothing.
+
+    Example:
+        >>> on_abort(lambda: state.update(step=step_before))
+    """
+    tracer = current()
+    if tracer is not None and tracer.mode == "compile":
+        tracer.abort_actions.append(action)
 
 
 class TraceError(RuntimeError):
@@ -338,11 +374,12 @@ _OUT_FNS: dict = {}
 
 
 def _tracer_of(obj):
+    """The tracer recording a call on proxies: theirs (with nested graphs, that of a non-constant one)."""
     tracer = None
 
     def visit(x):
         nonlocal tracer
-        if isinstance(x, TracedArray) and tracer is None:
+        if tracer is None or (x.node.tracer is not tracer and not _constant_like(x.node)):
             tracer = x.node.tracer
 
     _visit_proxies(obj, visit)
@@ -354,6 +391,15 @@ def _tracer_of(obj):
             "inside the block and evaluate it with graph.run(...)"
         )
     return tracer
+
+
+def _constant_like(node) -> bool:
+    """A constant, or a creation call reading no other value (zeros, ones; not a random draw): any graph can
+    hold its value."""
+    if node.kind == "const":
+        return True
+    return (node.kind == "call" and not node.inputs() and isinstance(node.value, np.ndarray)
+            and not getattr(node.fn, "draws_random", False))
 
 
 def _visit_proxies(obj, visit):
@@ -396,9 +442,13 @@ class RecordingModule:
         if name == "ndarray":
             return (attr, TracedArray)
         if name in _CREATION or name in _CONVERSION:
-            tracer = stack[-1]
+            innermost = stack[-1]
 
             def record(*args, **kwargs):
+                # zeros_like(a value of an outer graph) belongs to that graph, like any op on its values
+                found = []
+                _visit_proxies((args, kwargs), found.append)
+                tracer = found[0].node.tracer if found and found[0].node.tracer.active else innermost
                 return tracer.call(attr, name, args, kwargs)
 
             record.__name__ = name
@@ -551,8 +601,13 @@ class Tracer:
         self.placeholder_devices = []  # the device of each placeholder's tensor
         self.value_guards = []  # (read, value seen, description): see guard_value
         self.replay_actions = []  # see on_replay
+        self.abort_actions = []  # see on_abort
         self.leaves = []  # input, external and const nodes
         self.branch_scope = None  # while tracing a cond branch: the set of nodes made in it
+        self.enclosing_scopes = []  # while tracing a cond branch: the node lists of the scopes around it
+        self.branch_made = []  # while tracing cond branches: the autograd nodes each one made (api.cond)
+        self.branch_owner = {}  # node made in a finished cond's branch -> (cond node, branch index)
+        self.exported = {}  # such a node -> the item node reading it as an output of its cond (see api.cond)
         self._hooked = False  # whether this tracer counts among the users of the hooks
         self._errstate = None
 
@@ -655,6 +710,26 @@ class Tracer:
         self.consts[id(key)] = (key, node, proxy)
         return proxy
 
+    def record_draw(self, draw) -> "TracedArray":
+        """Record a random draw (``creation.RandomDraw``): drawn now for the example, afresh at each replay."""
+        from ..backends import to_host
+
+        proxy = self.call(lambda: to_host(draw()), "random", (), {})
+        proxy.node.fn = draw
+        return proxy
+
+    def _foreign(self, node):
+        """A value another tracer recorded (nested graphs): a constant if it is one, else a clear error."""
+        if _constant_like(node):
+            return self._const(node.value).node
+        if node.kind == "external":  # a captured tensor the other graph lifted first: this one reads it too
+            return self.lift(node.tensor, _live_array(node)).node
+        raise TraceError(
+            "a value computed in one static graph (gg.Graph or gg.compile) is used in another one, which cannot "
+            "read it at run time; compute it inside the graph that uses it (ops on an outer graph's tensors "
+            "belong to the outer graph), or feed it to this graph through a placeholder"
+        )
+
     def _add(self, node, top=False) -> TracedArray:
         node.tracer = self
         if top:
@@ -674,7 +749,7 @@ class Tracer:
 
         def convert(x):
             if isinstance(x, TracedArray):
-                return x.node
+                return x.node if x.node.tracer is self else self._foreign(x.node)
             if isinstance(x, np.ndarray):
                 return self._const(x).node
             return x
@@ -792,6 +867,10 @@ class Tracer:
         for t, data, grad in self.initial.values():
             _DATA_SLOT.__set__(t, data)
             _GRAD_SLOT.__set__(t, grad)
+        for t, _, _, version in self.externals.values():  # in-place updates bumped them; the eager rerun will
+            t._version[0] = version
+        for action in reversed(self.abort_actions):
+            action()
 
 
 def _live_array(node):

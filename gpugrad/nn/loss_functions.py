@@ -131,6 +131,12 @@ def _log_clamped(x: Tensor) -> Tensor:
     return where(positive, safe_log, -100.0)
 
 
+def _outside_unit_interval(x: Tensor) -> bool:
+    """Whether any element is outside [0, 1]; NaN counts as outside, as in PyTorch's check."""
+    xp = x.device.xp
+    return x.numel() > 0 and not bool(xp.all((x.array >= 0) & (x.array <= 1)))
+
+
 @on_tensor_device
 def binary_cross_entropy(
     input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
@@ -150,11 +156,14 @@ def binary_cross_entropy(
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
     _check_same_shape(name, input, target)
-    xp = input.device.xp
-    if input.numel() and bool(xp.any((input.array < 0) | (input.array > 1))):
+    if _outside_unit_interval(input):
         raise RuntimeError(
             f"{name}(): all elements of input should be between 0 and 1 (they are probabilities); "
             "apply sigmoid first, or use binary_cross_entropy_with_logits on the raw scores"
+        )
+    if _outside_unit_interval(target):
+        raise RuntimeError(
+            f"{name}(): all elements of target should be between 0 and 1 (labels or probabilities), as in PyTorch"
         )
     losses = -(target * _log_clamped(input) + (1.0 - target) * _log_clamped(1.0 - input))
     if weight is not None:
@@ -287,8 +296,19 @@ def _pick_target_log_probs(loss: str, log_probs: Tensor, target: Tensor, weight:
 
 
 def _weighted_mean(losses: Tensor, target_weights: Tensor) -> Tensor:
-    """PyTorch's weighted mean: divided by the weights of the non-ignored targets (NaN when they sum to 0)."""
-    return losses.sum() / target_weights.sum()
+    """PyTorch's weighted mean: divided by the weights of the non-ignored targets.
+
+    When they sum to 0 (every target is ``ignore_index``, e.g. an all-padding batch) the loss is NaN
+    but its gradient is 0, as in PyTorch, so such a batch does not poison the weights: the sum is
+    divided by 1 there and NaN is added as a constant. ``target_weights`` is a constant, so this
+    costs no host read (and traces under gg.compile).
+    """
+    total = target_weights.sum()
+    xp = total.device.xp
+    nothing = total.array == 0
+    safe_total = _const(total, xp.where(nothing, 1, total.array).astype(total.array.dtype))
+    nan_if_nothing = _const(total, xp.where(nothing, xp.nan, 0).astype(total.array.dtype))
+    return losses.sum() / safe_total + nan_if_nothing
 
 
 def nll_loss(

@@ -7,7 +7,8 @@ from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
 from . import composite, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
 from .elementwise import (
-    abs, add, allclose, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p,
+    abs, add, allclose, bitwise_not, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log,
+    log1p,
     logical_not, lt, maximum, minimum, mul, ne, neg, pow, relu, rsqrt, rsub, sigmoid, sign, sin, softplus, sqrt,
     square, sub, tan, tanh, where,
 )
@@ -46,7 +47,7 @@ _METHODS = {
     "log": log, "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tan": tan,
     "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "erf": erf, "square": square, "clamp": clamp,
     "clip": clamp, "maximum": maximum, "minimum": minimum, "sign": sign, "isnan": isnan, "isfinite": isfinite,
-    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "logical_not": logical_not,
+    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge, "logical_not": logical_not, "bitwise_not": bitwise_not,
     "softplus": softplus, "gelu": gelu, "leaky_relu": leaky_relu,
     # reductions
     "sum": sum, "mean": mean, "var": var, "std": std, "max": max, "min": min, "amax": amax, "amin": amin,
@@ -78,7 +79,7 @@ _METHODS = {
     "__mul__": elementwise._mul_operator, "__rmul__": _reflect(mul), "__truediv__": div, "__rtruediv__": _reflect(div),
     "__pow__": pow, "__rpow__": _reflect(pow), "__matmul__": matmul, "__rmatmul__": _reflect(matmul),
     "__neg__": neg, "__abs__": abs, "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt,
-    "__ge__": ge, "__getitem__": getitem, "__setitem__": setitem, "__invert__": logical_not,
+    "__ge__": ge, "__getitem__": getitem, "__setitem__": setitem, "__invert__": bitwise_not,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
     "__floordiv__": floor_divide, "__rfloordiv__": _reflect(floor_divide), "__mod__": remainder,
     "__rmod__": _reflect(remainder), "__ifloordiv__": floor_divide_, "__imod__": remainder_,

@@ -389,6 +389,9 @@ def div(a, b, rounding_mode=None) -> Tensor:
 
 
 def neg(x: Tensor) -> Tensor:
+    if x.array.dtype.kind == "b":
+        raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported (as in PyTorch); to "
+                           "invert a mask use the `~` operator or gg.logical_not() instead")
     return Neg()(x)
 
 
@@ -397,15 +400,26 @@ def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
         _check_operand("pow", exponent)
         exponent = _as_number(exponent)  # a NumPy float64 scalar would upcast float32 data
-        if x.array.dtype.kind != "f" and isinstance(exponent, float):
-            x = as_float(x)
-        return Pow(exponent)(x)
+        target = dtypes.result_type(x, exponent)  # bool ** 2 is int64, bool ** 2.0 float, as in PyTorch
+        if target is dtypes.bool_:  # bool ** bool (PyTorch allows a Python bool exponent): x, or all True
+            xp = x.device.xp
+            return Tensor._make(x.array.copy() if exponent else xp.ones(x.array.shape, dtype=bool), x.device)
+        return Pow(exponent)(x.to(target))
     if not isinstance(x, Tensor):
         _check_operand("pow", x)
-        exponent = as_float(exponent) if isinstance(x, float) else exponent
-        return RPow(x)(exponent)
+        base = _as_number(x)
+        target = dtypes.result_type(base, exponent)
+        _refuse_bool_pow(target)
+        return RPow(base)(exponent.to(target))  # 2 ** bool_tensor is int64 [2, 1], not NumPy's bool/int8
     x, exponent = promote("pow", x, exponent)
+    _refuse_bool_pow(x.dtype)
     return _apply("pow", PowTensor(), x, exponent)
+
+
+def _refuse_bool_pow(dtype) -> None:
+    if dtype is dtypes.bool_:
+        raise NotImplementedError(
+            "pow(): \"pow\" not implemented for 'Bool' (both operands are bool); convert one with .long() or .float()")
 
 
 # ----------------------------------------------------------- unary math
@@ -796,6 +810,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's na
     """
     if min is None and max is None:
         raise ValueError("clamp(): at least one of 'min' or 'max' must not be None")
+    x = x.to(clamp_result_dtype(x, min, max))  # int data clamped to 0.5 is float, as in PyTorch
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         # where(), not maximum(): at a tie PyTorch gives x the whole gradient, not half
         out = x
@@ -808,6 +823,14 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's na
 
 
 clip = clamp
+
+
+def clamp_result_dtype(x: Tensor, low, high):
+    """PyTorch's dtype of ``clamp(x, low, high)``: ``x``'s promoted with the bounds (Python numbers as scalars)."""
+    bounds = [_as_number(b) for b in (low, high) if b is not None]
+    for b in bounds:
+        _check_operand("clamp", b)
+    return dtypes.result_type(x, *bounds)
 
 
 # ----------------------------------------------------------- binary selections
@@ -907,6 +930,19 @@ ge = _compare("ge", "greater_equal")
 @on_tensor_device
 def logical_not(x: Tensor) -> Tensor:
     return Tensor._make(x.device.xp.logical_not(x.array), x.device)
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    """``~x``: logical not of a bool tensor, two's-complement not of an integer one (floats raise, as in PyTorch).
+
+    Example:
+        >>> ~gg.tensor([1, 2])   # tensor([-2, -3])
+    """
+    if x.array.dtype.kind == "f":
+        raise TypeError(
+            f"~ (operator.invert) is only implemented on integer and Boolean-type tensors, got {x.dtype}; "
+            "for a mask use x == 0, or logical_not(x)")
+    return Tensor._make(x.device.xp.invert(x.array), x.device)
 
 
 @on_tensor_device

@@ -21,7 +21,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.node import ArrayFunction
 from ..autograd.grad_mode import _state
-from ..tensor import Tensor
+from ..tensor import Tensor, fill_value_for
 from . import elementwise as ew
 from .shape import IndexPut, normalize_index
 from ..device import on_tensor_device
@@ -150,6 +150,10 @@ def clamp_(t: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     def write(a):
         t.device.xp.clip(a, min, max, out=a)
 
+    target = ew.clamp_result_dtype(t, min, max)
+    if target is not t.dtype and target.category > t.dtype.category:
+        raise RuntimeError(f"clamp_(): result type {target} can't be cast to the desired output type {t.dtype}")
+
     return _inplace("clamp_", t, None, lambda old: ew.clamp(old, min, max), write)
 
 
@@ -173,6 +177,7 @@ class Overwrite(ArrayFunction):
 def fill_(t: Tensor, value) -> Tensor:
     """Set every element to ``value`` (a number or a one-element tensor)."""
     ew._check_operand("fill_", value)
+    value = fill_value_for("fill_", value, t.array.dtype)
 
     def write(a):
         a[...] = _raw(value)

@@ -20,7 +20,11 @@ def _dims(op: str, x: Tensor, dim) -> tuple | None:
     if dim is None:
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    axes = tuple(sorted({_wrap_dim(op, d, x.array.ndim) for d in dims}))
+    wrapped = [_wrap_dim(op, d, x.array.ndim) for d in dims]
+    for i, d in enumerate(wrapped):
+        if d in wrapped[:i]:
+            raise RuntimeError(f"{op}(): dim {d} appears multiple times in the list of dims {tuple(dims)}")
+    axes = tuple(sorted(wrapped))
     # an empty dim list reduces everything, as in PyTorch; a 0-d tensor's dim 0/-1 is the whole tensor
     return None if not axes or x.array.ndim == 0 else axes
 
@@ -118,13 +122,18 @@ class Extreme(ArrayFunction):
     saves_inputs = (0,)
     saves_output = True
 
-    def __init__(self, kind, axes, keepdim):
-        self.kind, self.axes, self.keepdim = kind, axes, keepdim
+    def __init__(self, kind, axes, keepdim, op=None):
+        self.kind, self.axes, self.keepdim, self.op = kind, axes, keepdim, op or kind
         self.backward_name = f"A{kind}Backward0" if axes is not None else f"{kind.capitalize()}Backward1"
 
     def forward(self, x):
-        if x.size == 0 and (self.axes is None or builtins.any(x.shape[a] == 0 for a in self.axes)):
-            raise RuntimeError(f"{self.kind}(): Expected reduction dim to be specified for input.numel() == 0")
+        if x.size == 0 and self.axes is None:
+            raise RuntimeError(
+                f"{self.op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                "reduction dim with the 'dim' argument.")
+        for a in self.axes or ():
+            if x.shape[a] == 0:
+                raise IndexError(f"{self.op}(): Expected reduction dim {a} to have non-zero size.")
         reduce = self.xp.amax if self.kind == "max" else self.xp.amin
         return reduce(x, axis=self.axes, keepdims=self.keepdim)
 
@@ -191,11 +200,11 @@ def min(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's n
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return Extreme("max", _dims("amax", x, dim), keepdim)(x)
+    return Extreme("max", _dims("amax", x, dim), keepdim, "amax")(x)
 
 
 def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    return Extreme("min", _dims("amin", x, dim), keepdim)(x)
+    return Extreme("min", _dims("amin", x, dim), keepdim, "amin")(x)
 
 
 @on_tensor_device
@@ -205,6 +214,11 @@ def _arg(kind: str, x: Tensor, dim, keepdim: bool) -> Tensor:
     if dim is not None and x.array.ndim == 0:
         _wrap_dim(f"arg{kind}", dim, 0)  # only validates: 0 and -1 name the whole 0-d tensor
         dim = None
+    if dim is None and x.array.size == 0:
+        raise IndexError(f"arg{kind}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if dim is not None and x.array.shape[_wrap_dim(f"arg{kind}", dim, x.array.ndim)] == 0:
+        raise IndexError(f"arg{kind}(): Expected reduction dim {_wrap_dim(f'arg{kind}', dim, x.array.ndim)} "
+                         "to have non-zero size.")
     if dim is None:
         out = fn(x.array)
         if keepdim:
@@ -228,8 +242,12 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` along ``dim``, computed stably by shifting by the max."""
     axes = _dims("logsumexp", x, dim)
     x = as_float(x)
-    shift = amax(x.detach(), dim=axes, keepdim=True)
     xp = x.device.xp
+    if _count(x.array.shape, axes) == 0:  # nothing to sum: log(0) = -inf (no max to shift by)
+        shape = tuple(1 if axes is None or i in axes else s for i, s in enumerate(x.array.shape))
+        shift = Tensor._make(xp.zeros(shape, dtype=x.array.dtype), x.device)
+    else:
+        shift = amax(x.detach(), dim=axes, keepdim=True)
     shift = Tensor._make(xp.where(xp.isfinite(shift.array), shift.array, 0), x.device)  # all -inf rows stay -inf
     out = log(sum(exp(x - shift), dim=axes, keepdim=True)) + shift
     if keepdim:
@@ -245,6 +263,8 @@ class Softmax(ArrayFunction):
 
     def forward(self, x):
         xp = self.xp
+        if x.size == 0:  # no max to shift by; the result is as empty as the input
+            return x.copy()
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         e /= e.sum(axis=self.axis, keepdims=True)
         return e
@@ -262,6 +282,8 @@ class LogSoftmax(ArrayFunction):
 
     def forward(self, x):
         xp = self.xp
+        if x.size == 0:  # no max to shift by; the result is as empty as the input
+            return x.copy()
         shifted = x - x.max(axis=self.axis, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.node import ArrayFunction
-from ..tensor import Tensor, _wrap_dim
+from ..tensor import Tensor, _wrap_dim, shape_tuple
 
 
 # ----------------------------------------------------------- broadcasting
@@ -69,7 +69,7 @@ def sum_to(x: Tensor, shape) -> Tensor:
 
 def expand(x: Tensor, *shape) -> Tensor:
     """Broadcast ``x`` to ``shape`` without copying; ``-1`` keeps a dimension's size."""
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "expand")
     lead = len(shape) - x.array.ndim
     if lead < 0:
         raise RuntimeError(
@@ -93,11 +93,11 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
     return expand(x, *other.shape)
 
 
-def _shape_arg(shape) -> tuple:
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` as PyTorch does."""
+def _shape_arg(shape, op: str = "reshape") -> tuple:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` as PyTorch does; floats raise rather than truncate."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return shape_tuple(op, shape)
 
 
 # ----------------------------------------------------------- reshaping
@@ -205,7 +205,7 @@ class Permute(ArrayFunction):
 
 def permute(x: Tensor, *dims) -> Tensor:
     """Reorder dimensions: ``x.permute(2, 0, 1)``."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute")
     if len(dims) != x.array.ndim:
         raise RuntimeError(f"permute(): number of dims {len(dims)} doesn't match the tensor's {x.array.ndim} dimensions")
     dims = tuple(_wrap_dim("permute", d, x.array.ndim) for d in dims)
@@ -294,6 +294,12 @@ def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    for i, x in enumerate(tensors):
+        if x.array.ndim == 0:
+            raise RuntimeError(
+                f"cat(): zero-dimensional tensor (at position {i}) cannot be concatenated; use stack(), "
+                "or reshape it to one dimension first"
+            )
     ndim = tensors[0].array.ndim
     d = _wrap_dim("cat", dim, ndim)
     for i, x in enumerate(tensors):

@@ -13,13 +13,14 @@ values match ``torch.optim.lr_scheduler`` to the last bit or nearly so.
 
 from __future__ import annotations
 
+import copy
 import math
 import types
 import warnings
 from collections import Counter
 
 from ..graph.tracer import current as active_tracer
-from ..graph.tracer import guard_value
+from ..graph.tracer import guard_value, on_abort
 from .optimizer import Optimizer
 
 
@@ -84,15 +85,32 @@ class LRScheduler:
                 UserWarning,
                 stacklevel=2,
             )
-        if active_tracer() is not None:
-            # stepped inside a function gg.compile traces: a replay would not advance the schedule
-            guard_value(lambda: self.last_epoch,
-                        f"{type(self).__name__}.last_epoch (a scheduler stepped inside the compiled function)")
+        self._follow_trace()
         self._step_count += 1
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _follow_trace(self) -> None:
+        """Stepped inside a function gg.compile traces: a replay would not advance the schedule, so guard the
+        epoch (the next call re-traces), and put everything back if the trace is aborted."""
+        if active_tracer() is not None:
+            guard_value(lambda: self.last_epoch,
+                        f"{type(self).__name__}.last_epoch (a scheduler stepped inside the compiled function)")
+            on_abort(self._restorer())
+
+    def _restorer(self):
+        """A function putting this scheduler and its groups' learning rates back as they are now."""
+        attributes = {key: copy.deepcopy(value) for key, value in self.__dict__.items() if key != "optimizer"}
+        lrs = self._current_lrs()
+
+        def restore():
+            self.__dict__.update(copy.deepcopy(attributes))
+            for group, lr in zip(self.optimizer.param_groups, lrs):
+                group["lr"] = lr
+
+        return restore
 
     def state_dict(self) -> dict:
         """Every attribute but the optimizer (numbers, lists and strings, so ``gg.save`` can write it)."""
@@ -282,6 +300,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics) -> None:  # noqa: D102 - documented in the class
         current = float(metrics)  # a number or a one-element tensor
+        self._follow_trace()
         self.last_epoch += 1
         if self._is_better(current, self.best):
             self.best = current

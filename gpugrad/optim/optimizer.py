@@ -20,7 +20,8 @@ into the graph. While tracing, the base class reads them through
 skip the guards (one check per ``step()``). A subclass whose update reads
 ``state["step"]`` as a Python number says so in ``_update_reads_step``. Python
 step counters the traced call advanced are advanced by every replay too
-(``on_replay``), so checkpoints count the steps taken.
+(``on_replay``), so checkpoints count the steps taken, and are put back if the
+trace is aborted (``on_abort``), so an eager rerun does not count the call twice.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..graph.tracer import current as active_tracer
-from ..graph.tracer import guard_value, on_replay
+from ..graph.tracer import guard_value, on_abort, on_replay
 from ..tensor import Tensor
 from ..device import on_tensor_device
 
@@ -189,6 +190,7 @@ class Optimizer:
         with no_grad():
             if tracing:
                 self._guard_containers()
+                self._restore_state_on_abort()
             for index, group in enumerate(self.param_groups):
                 params = [p for p in group["params"] if p.grad is not None]
                 if params:
@@ -244,6 +246,27 @@ class Optimizer:
             for p in params:
                 guard_value(lambda p=p: self.state.get(p, _NO_STATE).get("step"),
                             f"{name} state['step'] of a parameter of shape {tuple(p.shape)}")
+
+    def _restore_state_on_abort(self) -> None:
+        """Put each parameter's state dict (step counters, which buffers exist) back if the trace is aborted.
+
+        The tracer restores the buffers' values; without this, Python counters the traced call advanced
+        would count the call twice when it is rerun eagerly (``fallback="eager"``).
+        """
+        saved = [(p, state, dict(state)) for p, state in self.state.items()]
+        had_state = {p for p, _, _ in saved}
+        opt_called = getattr(self, "_opt_called", False)
+
+        def restore():
+            for p in [p for p in self.state if p not in had_state]:
+                del self.state[p]
+            for p, state, contents in saved:
+                state.clear()
+                state.update(contents)
+                self.state[p] = state
+            self._opt_called = opt_called
+
+        on_abort(restore)
 
     def _count_steps_on_replay(self, params, steps_before) -> None:
         """Make a replay of a traced step advance the Python step counters the traced call advanced.

@@ -283,3 +283,89 @@ def test_gradcheck_reports_worst_element():
         gg.autograd.gradcheck(lambda t: BadSquare()(t), (x,))
     assert gg.autograd.gradcheck(lambda t: (t * t).sum(), (x,))
     assert gg.autograd.gradgradcheck(lambda t: (t * t * t).sum(), (x,))
+
+
+# ------------------------------------------------------------------ issue 11: threads, hooks, assigned grads
+def test_concurrent_backward_on_a_shared_leaf_loses_no_gradient():
+    w = gg.zeros(200_000, requires_grad=True)
+    start = threading.Barrier(8)
+
+    def work():
+        start.wait()
+        for _ in range(50):
+            (w * 1).sum().backward()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(200_000, 400.0, dtype=np.float32))
+
+
+@pytest.mark.parametrize("on_leaf", [True, False], ids=["leaf", "non-leaf"])
+def test_a_hook_changing_the_gradient_shape_or_type_is_refused(on_leaf):
+    def widen(g):
+        return gg.ones(3)
+
+    def to_double(g):
+        return g.double()
+
+    def number(g):
+        return 5
+
+    for hook, error, message in [(widen, RuntimeError, "hook 'widen' has changed the size of value"),
+                                 (to_double, RuntimeError, "hook 'to_double' has changed the type of value"),
+                                 (number, TypeError, "expected Tensor or None, but hook 'number' returned 'int'")]:
+        x = gg.ones(2, requires_grad=True)
+        y = x * 2
+        (x if on_leaf else y).register_hook(hook)
+        with pytest.raises(error, match=message):
+            y.sum().backward()
+        assert x.grad is None
+
+
+def test_assigned_grads_must_match_the_tensor():
+    x = gg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"gradient of size \[3\] to a tensor of size \[2\]"):
+        x.grad = gg.ones(3)
+    with pytest.raises(RuntimeError, match="gradient with dtype .*float64 to a tensor with dtype .*float32"):
+        x.grad = gg.ones(2, dtype=gg.float64)
+    with pytest.raises(TypeError, match="Tensor or None but got grad of type list"):
+        x.grad = [1.0, 2.0]
+    assert x.grad is None
+    x.grad = gg.full((2,), 3.0)
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
+    x.grad = None
+    assert x.grad is None
+
+
+def test_requires_grad_attribute_follows_pytorchs_rules():
+    i = gg.arange(3)
+    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+        i.requires_grad = True
+    assert not i.requires_grad
+    i.requires_grad = False  # allowed, as in PyTorch
+    y = gg.ones(2, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):
+        y.requires_grad = False
+    y.requires_grad = True  # a no-op on a non-leaf that requires grad
+
+
+@pytest.mark.parametrize("gradient", [1.0, [1.0, 2.0], np.ones(2)], ids=["float", "list", "ndarray"])
+def test_backward_gradients_must_be_tensors(gradient):
+    x = gg.ones(2, requires_grad=True)
+    with pytest.raises(TypeError, match="gradients can be either Tensors or None, but got"):
+        (x * 2).backward(gradient)
+    with pytest.raises(TypeError, match="gradients can be either Tensors or None"):
+        gg.autograd.grad(x * 2, x, grad_outputs=[gradient])
+
+
+@pytest.mark.parametrize("value", [1.0, [1.0, 2.0]], ids=["float", "list"])
+def test_non_tensor_gradients_raise_type_error_as_in_pytorch(value):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        (torch.ones(2, requires_grad=True) * 2).backward(value)
+    with pytest.raises(TypeError):
+        (gg.ones(2, requires_grad=True) * 2).backward(value)

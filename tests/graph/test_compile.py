@@ -176,3 +176,72 @@ def test_cond_inside_compile_follows_the_data():
     with gg.no_grad():
         x.fill_(-1.0)
     assert f().item() == 2.0
+
+
+# ------------------------------------------------------------------ issue 11: cache bound, numpy(), random ops
+def test_the_cache_holds_at_most_cache_size_limit_signatures_then_runs_eagerly():
+    w = gg.tensor([2.0], dtype=F64)
+    compiled = compile(lambda x: (x * w).sum(), cache_size_limit=3)
+    with pytest.warns(RuntimeWarning, match="cache_size_limit"):
+        for n in range(1, 12):
+            x = gg.arange(n, dtype=F64)
+            assert compiled(x).item() == pytest.approx(n * (n - 1))
+    assert compiled.cache_size == 3 and compiled.traces == 3
+    compiled.clear_cache()
+    assert compiled.cache_size == 0 and compiled.last is None
+    assert compiled(gg.arange(20, dtype=F64)).item() == pytest.approx(380.0)
+    assert compiled.cache_size == 1
+
+
+def test_the_default_cache_limit_matches_torch_compile():
+    compiled = compile(lambda x: x * 2)
+    assert compiled.cache_size_limit == 8
+    with pytest.raises(ValueError, match="cache_size_limit"):
+        compile(lambda x: x, cache_size_limit=0)
+
+
+def test_numpy_inside_a_compiled_function_raises_like_item():
+    x = gg.tensor([1.0, 2.0], dtype=F64)
+
+    @compile(warmup=False)
+    def f():
+        return (x * 2).numpy()
+
+    with pytest.raises(TraceValueError, match="NumPy array"):
+        f()
+    assert isinstance(x.array, np.ndarray)
+
+    @compile(warmup=False, fallback="eager")
+    def g():
+        return np.asarray(x * 2) + 1
+
+    for _ in range(3):
+        result = g()
+        assert isinstance(result, np.ndarray) and result.tolist() == [3.0, 5.0]
+
+
+@pytest.mark.parametrize("draw", [
+    lambda x: gg.nn.functional.dropout(x, 0.5),
+    lambda x: x + gg.rand(6, dtype=F64),
+    lambda x: x + gg.randn(6, dtype=F64),
+    lambda x: x + gg.rand_like(x),
+    lambda x: x + gg.randint(0, 100, (6,)).to(F64),
+], ids=["dropout", "rand", "randn", "rand_like", "randint"])
+@pytest.mark.parametrize("graph_kind", ["compile", "graph"])
+def test_random_ops_draw_fresh_numbers_at_each_replay_as_eager_code_does(draw, graph_kind):
+    x = gg.ones(6, dtype=F64)
+    gg.manual_seed(7)
+    eager = [draw(x).numpy().copy() for _ in range(5)]
+    gg.manual_seed(7)
+    if graph_kind == "compile":
+        compiled = compile(lambda: draw(x))
+        replayed = [compiled().numpy().copy() for _ in range(5)]
+        assert compiled.replays == 3
+        for a, b in zip(replayed, eager):
+            np.testing.assert_array_equal(a, b)
+    else:
+        with gg.Graph() as g:
+            p = gg.placeholder((6,), F64, name="p")
+            y = draw(p)
+        replayed = [g.run(y, feed={p: np.ones(6)}).numpy().copy() for _ in range(5)]
+    assert len({a.tobytes() for a in replayed}) == 5, "a replay reused the numbers drawn while tracing"

@@ -199,3 +199,99 @@ def test_load_state_dict_between_calls_retraces():
     compiled, _, _ = _run_both(lambda ps: gg.optim.Adam(ps, lr=0.05, capturable=True), between=rewind)
     assert compiled.traces == 2
     assert ".state and .param_groups" in compiled.reasons[-1]
+
+
+# ------------------------------------------------------------------ aborted traces (issue 11)
+OPTIMIZERS_WITH_PYTHON_STEPS = [
+    lambda ps: gg.optim.Adam(ps, lr=0.05),
+    lambda ps: gg.optim.AdamW(ps, lr=0.05),
+    lambda ps: gg.optim.RMSprop(ps, lr=0.01),
+    lambda ps: gg.optim.Adagrad(ps, lr=0.1),
+    lambda ps: gg.optim.Adam(ps, lr=0.05, capturable=True),
+]
+OPTIMIZER_IDS = ["adam", "adamw", "rmsprop", "adagrad", "adam-capturable"]
+
+
+def _step_count(opt, theta):
+    step = opt.state[theta]["step"]
+    return step if isinstance(step, int) else int(step.item())
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS_WITH_PYTHON_STEPS, ids=OPTIMIZER_IDS)
+@pytest.mark.parametrize("scheduled", [False, True], ids=["", "with-scheduler"])
+def test_an_aborted_trace_falling_back_to_eager_counts_each_call_once(make, scheduled):
+    """loss.item() after opt.step(): the trace aborts, rolls back and reruns eagerly; nothing may count twice."""
+    schedule = (lambda opt: gg.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)) if scheduled else None
+    theta_e, opt_e, step_e = _problem(make, schedule)
+    theta_c, opt_c, step_c = _problem(make, schedule)
+
+    def read_after(step):
+        def fn():
+            return step().item()
+        return fn
+
+    eager, compiled = read_after(step_e), gg.compile(read_after(step_c), fallback="eager")
+    for call in range(4):
+        assert compiled() == pytest.approx(eager(), rel=1e-12), f"call {call}"
+        assert _step_count(opt_c, theta_c) == _step_count(opt_e, theta_e) == call + 1
+        np.testing.assert_allclose(theta_c.detach().numpy(), theta_e.detach().numpy(), rtol=1e-12)
+        assert opt_c.param_groups[0]["lr"] == opt_e.param_groups[0]["lr"]
+        assert theta_c._version_number == theta_e._version_number
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS_WITH_PYTHON_STEPS, ids=OPTIMIZER_IDS)
+def test_a_function_raising_on_the_traced_call_leaves_what_the_eager_call_would(make):
+    theta_e, opt_e, step_e = _problem(make)
+    theta_c, opt_c, step_c = _problem(make)
+    calls = {"n": 0}
+
+    def failing_on(step, call_that_fails):
+        def fn():
+            calls["n"] += 1
+            loss = step()
+            if calls["n"] == call_that_fails:
+                raise ValueError("the step failed after updating")
+            return loss
+        return fn
+
+    compiled = gg.compile(failing_on(step_c, 2))  # call 1 is the eager warm-up, call 2 is traced
+    compiled()
+    with pytest.raises(ValueError, match="failed after updating"):
+        compiled()
+    calls["n"] = 0
+    eager = failing_on(step_e, 2)
+    eager()
+    with pytest.raises(ValueError):
+        eager()
+    assert _step_count(opt_c, theta_c) == _step_count(opt_e, theta_e) == 2
+    np.testing.assert_allclose(theta_c.detach().numpy(), theta_e.detach().numpy(), rtol=1e-12)
+    for _ in range(3):
+        calls["n"] = 10
+        assert compiled().item() == pytest.approx(eager().item(), rel=1e-12)
+    assert _step_count(opt_c, theta_c) == _step_count(opt_e, theta_e) == 5
+    np.testing.assert_allclose(theta_c.detach().numpy(), theta_e.detach().numpy(), rtol=1e-12)
+
+
+def test_reduce_lr_on_plateau_stepped_inside_a_compiled_function_is_followed():
+    metrics = [1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5]
+    schedule = lambda opt: gg.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)  # noqa: E731
+    runs = []
+    for compiled in (False, True):
+        theta, opt, step = _problem(lambda ps: gg.optim.SGD(ps, lr=0.1))
+        sched = schedule(opt)
+        calls = iter(metrics)
+
+        def fn():
+            loss = step()
+            sched.step(next(calls))  # a Python metric: a replay cannot follow it, so each call re-traces
+            return loss
+
+        run = gg.compile(fn, max_traces=20) if compiled else fn
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            losses = [run().item() for _ in metrics]
+        runs.append((losses, opt.param_groups[0]["lr"], sched.last_epoch, sched.num_bad_epochs, theta.detach().numpy()))
+    (le, lr_e, epoch_e, bad_e, theta_e), (lc, lr_c, epoch_c, bad_c, theta_c) = runs
+    np.testing.assert_allclose(lc, le, rtol=1e-12)
+    assert (lr_c, epoch_c, bad_c) == (lr_e, epoch_e, bad_e) and lr_e < 0.1
+    np.testing.assert_allclose(theta_c, theta_e, rtol=1e-12)

@@ -391,3 +391,44 @@ def test_gradgradcheck(fn):
     x = t64(rng().normal(size=(3, 4)), requires_grad=True)
     y = t64(rng().uniform(size=(3, 4)))
     assert gg.autograd.gradgradcheck(lambda x: fn(x, y), (x,))
+
+
+# ------------------------------------------------------------------ issue 11: all targets ignored, BCE targets
+@pytest.mark.parametrize("call", [
+    lambda m, x, t: m.nn.functional.cross_entropy(x, t),
+    lambda m, x, t: m.nn.functional.cross_entropy(x, t, label_smoothing=0.1),
+    lambda m, x, t: m.nn.functional.cross_entropy(x, t, weight=m.ones(4, dtype=m.float64)),
+    lambda m, x, t: m.nn.functional.nll_loss(m.nn.functional.log_softmax(x, dim=1), t),
+], ids=["cross_entropy", "label_smoothing", "class_weight", "nll_loss"])
+def test_a_batch_of_only_ignored_targets_gives_nan_loss_and_zero_gradient(call):
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(0).standard_normal((3, 4))
+    x = gg.tensor(values, requires_grad=True)
+    loss = call(gg, x, gg.tensor([-100, -100, -100]))
+    loss.backward()
+    tx = torch.tensor(values, requires_grad=True)
+    tloss = call(torch, tx, torch.tensor([-100, -100, -100]))
+    tloss.backward()
+    assert np.isnan(loss.item()) and np.isnan(tloss.item())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 4)))
+
+
+def test_ignored_targets_still_leave_the_other_gradients_exact():
+    values = np.random.default_rng(1).standard_normal((3, 4))
+    x = gg.tensor(values, requires_grad=True)
+    gg.autograd.gradcheck(lambda v: gg.nn.functional.cross_entropy(v, gg.tensor([1, -100, 3])), (x,))
+
+
+@pytest.mark.parametrize("target", [[2.0, 0.0], [-1.0, 0.0], [float("nan"), 0.0]], ids=["above", "below", "nan"])
+def test_binary_cross_entropy_refuses_targets_outside_0_1(target):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.binary_cross_entropy(torch.full((2,), 0.5), torch.tensor(target))
+    with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+        gg.nn.functional.binary_cross_entropy(gg.full((2,), 0.5), gg.tensor(target))
+
+
+def test_binary_cross_entropy_refuses_nan_probabilities():
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        gg.nn.functional.binary_cross_entropy(gg.tensor([float("nan"), 0.5]), gg.tensor([1.0, 0.0]))
