@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
 
 from .function import AccumulateGrad, accumulator_of
 from .grad_mode import _state
@@ -17,6 +18,14 @@ from .grad_mode import _state
 # Bound on first use: the engine is imported by gpugrad.autograd, before the
 # tensor and op modules it needs exist.
 Tensor = tensor = sum_to = None
+
+
+class _Callbacks(threading.local):
+    # one list per backward pass running on this thread, innermost last (a hook may start another backward)
+    stack = ()
+
+
+_callbacks = _Callbacks()
 
 
 def _bind() -> None:
@@ -80,6 +89,26 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the backward pass now running on this thread has finished.
+
+    PyTorch's ``Variable._execution_engine.queue_callback``: a hook that sees one
+    gradient at a time (``register_post_accumulate_grad_hook``) queues the work
+    that needs all of them, e.g. DistributedDataParallel waiting for its last
+    gradient buckets. Callbacks run in the order queued, after every gradient has
+    been accumulated, and may queue more; none run if the backward pass raises.
+
+    Raises:
+        RuntimeError: when no backward pass is running on this thread.
+
+    Example:
+        >>> w.register_post_accumulate_grad_hook(lambda p: queue_callback(lambda: print("done")))
+    """
+    if not _callbacks.stack:
+        raise RuntimeError("queue_callback(): no backward pass is running on this thread; call it from a hook")
+    _callbacks.stack[-1].append(callback)
+
+
 # ------------------------------------------------------------------ internals
 def _is_tensor(x) -> bool:
     return isinstance(x, Tensor)
@@ -125,10 +154,25 @@ def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     """Process the graph from ``roots``; return the gradients seen at the ``capture`` nodes."""
     previous = _state.enabled
     _state.enabled = bool(create_graph)
+    queued = []
+    _callbacks.stack = _callbacks.stack + (queued,)
     try:
-        return _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+        captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
     finally:
         _state.enabled = previous
+        _callbacks.stack = _callbacks.stack[:-1]
+    _run_callbacks(queued)
+    return captured
+
+
+def _run_callbacks(queued: list) -> None:
+    """Run the end-of-backward callbacks, including any that a callback queues (it sees this list again)."""
+    _callbacks.stack = _callbacks.stack + (queued,)
+    try:
+        while queued:
+            queued.pop(0)()
+    finally:
+        _callbacks.stack = _callbacks.stack[:-1]
 
 
 def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
@@ -156,6 +200,8 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
         if node.__class__ is AccumulateGrad:
             if capture is None and (accumulate_into is None or node in accumulate_into):
                 _accumulate(node.variable, g, create_graph)
+                if node._post_hooks:
+                    _run_post_hooks(node)
             continue
         if accumulate_into is not None and node in accumulate_into:
             _accumulate_nonleaf(accumulate_into[node], g)
@@ -178,6 +224,13 @@ def _apply_prehooks(node, g):
             if t is not None:
                 t.grad = g.detach() if t.grad is None else t.grad + g.detach()
     return g
+
+
+def _run_post_hooks(node) -> None:
+    """``register_post_accumulate_grad_hook`` hooks: each gets the leaf, after its ``.grad`` is updated."""
+    leaf = node.variable
+    for hook in list(node._post_hooks):
+        hook(leaf)
 
 
 def _call_backward(node, g, retain_graph):
