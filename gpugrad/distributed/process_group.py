@@ -203,19 +203,49 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op
         >>> t = gg.tensor([float(dist.get_rank())])
         >>> dist.all_reduce(t, op=dist.ReduceOp.SUM)   # t is now 0 + 1 + ... on every rank
     """
+    return all_reduce_coalesced([tensor], op, group, async_op)
+
+
+def all_reduce_coalesced(tensors: list, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
+    """``all_reduce`` of several tensors as one collective (one NCCL group launch; one MPI call each).
+
+    With ``async_op=True`` the result is a handle whose ``wait()`` must be called before
+    reading the tensors; ReduceOp.AVG is then finished (divided) by ``wait()``.
+    """
     world = _group("all_reduce", group)
     op = _reduce_op(op)
-    array = _checked_array("all_reduce", tensor, world)
-    if op is ReduceOp.AVG and array.dtype.kind not in "fc":
-        raise TypeError(f"all_reduce(): ReduceOp.AVG needs a floating-point tensor, got {tensor.dtype}")
-    buffer = _contiguous(array)
+    arrays = [_checked_array("all_reduce", t, world) for t in tensors]
+    if op is ReduceOp.AVG and any(a.dtype.kind not in "fc" for a in arrays):
+        raise TypeError(f"all_reduce(): ReduceOp.AVG needs floating-point tensors, got {[str(t.dtype) for t in tensors]}")
+    buffers = [_contiguous(a) for a in arrays]
     name = "sum" if op is ReduceOp.AVG else op.value
-    work = world.run("all_reduce", _describe(buffer), lambda: world.backend.all_reduce([buffer], name))
-    if op is ReduceOp.AVG:
-        work.wait()
-        buffer *= 1.0 / world.size
-    _write_back(tensor, array, buffer)
-    return _finish(work, async_op)
+    work = world.run("all_reduce", _describe(buffers), lambda: world.backend.all_reduce(buffers, name))
+
+    def finish():
+        if op is ReduceOp.AVG:
+            for b in buffers:
+                b *= 1.0 / world.size
+        for t, a, b in zip(tensors, arrays, buffers):
+            _write_back(t, a, b)
+
+    return _finish(_Then(work, finish), async_op)
+
+
+class _Then:
+    """A work handle that runs ``after()`` once, when first waited on."""
+
+    def __init__(self, work, after):
+        self._work, self._after = work, after
+
+    def wait(self) -> bool:
+        self._work.wait()
+        if self._after is not None:
+            after, self._after = self._after, None
+            after()
+        return True
+
+    def is_completed(self) -> bool:
+        return self._work.is_completed()
 
 
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
@@ -224,9 +254,8 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     _check_rank("broadcast", src, world)
     array = _checked_array("broadcast", tensor, world)
     buffer = _contiguous(array)
-    work = world.run("broadcast", _describe(buffer), lambda: world.backend.broadcast(buffer, src))
-    _write_back(tensor, array, buffer)
-    return _finish(work, async_op)
+    work = world.run("broadcast", _describe([buffer]), lambda: world.backend.broadcast(buffer, src))
+    return _finish(_Then(work, lambda: _write_back(tensor, array, buffer)), async_op)
 
 
 def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = False):
@@ -245,12 +274,14 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
     xp = world.backend.device.xp
     gathered = xp.empty((world.size,) + array.shape, dtype=array.dtype)
     buffer = _contiguous(array)
-    work = world.run("all_gather", _describe(buffer), lambda: world.backend.all_gather(gathered, buffer))
-    work.wait()
-    for t, part in zip(tensor_list, gathered):
-        t.array[...] = part
-        t._version[0] += 1
-    return _finish(work, async_op)
+    work = world.run("all_gather", _describe([buffer]), lambda: world.backend.all_gather(gathered, buffer))
+
+    def scatter():
+        for t, part in zip(tensor_list, gathered):
+            t.array[...] = part
+            t._version[0] += 1
+
+    return _finish(_Then(work, scatter), async_op)
 
 
 def barrier(group=None, async_op: bool = False):
@@ -341,8 +372,9 @@ def _write_back(tensor: Tensor, array, buffer) -> None:
     tensor._version[0] += 1  # changed in place, as PyTorch's collectives do
 
 
-def _describe(array) -> str:
-    return f"{array.nbytes:,} bytes of {array.dtype}, shape {tuple(array.shape)}"
+def _describe(arrays: list) -> str:
+    what = f"{sum(a.nbytes for a in arrays):,} bytes of {arrays[0].dtype}"
+    return what + (f", shape {tuple(arrays[0].shape)}" if len(arrays) == 1 else f", {len(arrays)} tensors")
 
 
 def _finish(work, async_op: bool):

@@ -1,0 +1,74 @@
+"""Run a script on 2 MPI ranks under ``python -m gpugrad.distributed``, with a hard timeout.
+
+A hung job is a failed test, never a stuck CI run: the whole process group
+that mpiexec leads is killed at the timeout. Tests using MPI are marked
+``needs_mpi`` and skip with the reason when mpi4py or mpiexec is missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+JOBS = Path(__file__).resolve().parent / "distributed" / "jobs"
+
+
+def _mpiexec() -> str | None:
+    beside_python = Path(sys.executable).parent / "mpiexec"  # where pip's mpich puts it
+    return str(beside_python) if beside_python.exists() else shutil.which("mpiexec")
+
+
+def _skip_reason() -> str:
+    if importlib.util.find_spec("mpi4py") is None:
+        return "mpi4py is not installed: pip install 'gpugrad[distributed]'"
+    if _mpiexec() is None:
+        return "no mpiexec found beside Python or on PATH: pip install 'gpugrad[distributed]'"
+    return ""
+
+
+needs_mpi = pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason() or "MPI available")
+
+
+@dataclass
+class Job:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_job(script: str, *args, ranks: int = 2, timeout: float = 60.0) -> Job:
+    """``mpiexec -n ranks python -m gpugrad.distributed jobs/<script> args...``; fails the test if it hangs."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    command = [_mpiexec(), "-n", str(ranks), sys.executable, "-m", "gpugrad.distributed", str(JOBS / script),
+               *map(str, args)]
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               cwd=REPO, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # mpiexec and every rank it started
+        stdout, stderr = process.communicate()
+        pytest.fail(f"{script} {args} hung for {timeout} s:\n{stdout}\n{stderr}")
+    return Job(process.returncode, stdout, stderr, time.monotonic() - start)
+
+
+def rank_results(out_dir: Path, ranks: int = 2) -> list:
+    """The JSON each rank of a job wrote to ``out_dir/rank<r>.json``."""
+    return [json.loads((out_dir / f"rank{r}.json").read_text()) for r in range(ranks)]
