@@ -63,8 +63,7 @@ class NCCLBackend:
                 "use backend='mpi' for CPU processes"
             )
         self._cupy, self._nccl = cupy, cupy.cuda.nccl
-        index = local_rank % _device_count(cupy)
-        self.device = to_device(f"cuda:{index}")
+        index = self.device_index = local_rank % _device_count(cupy)
         rank, size = mpi_comm.Get_rank(), mpi_comm.Get_size()
         unique_id = self._nccl.get_unique_id() if rank == 0 else None
         unique_id = mpi_comm.bcast(unique_id, root=0)
@@ -72,6 +71,11 @@ class NCCLBackend:
             self.comm = self._nccl.NcclCommunicator(size, unique_id, rank)
             self.stream = cupy.cuda.Stream(non_blocking=True)
         self._mpi_comm = mpi_comm
+
+    @property
+    def device(self):
+        """``cuda:<index>``, the GPU this process communicates from."""
+        return to_device(f"cuda:{self.device_index}")
 
     def _launch(self, enqueue) -> EventWork:
         """Run ``enqueue(stream_ptr)`` on the communication stream after the compute stream's queued work."""

@@ -50,12 +50,6 @@ class ProcessGroup:
 
     def run(self, op: str, detail: str, call):
         """Run ``call()`` (which returns a work handle) as collective number ``seq``, under the watchdog."""
-        if _current_tracer() is not None:
-            raise TraceError(
-                f"gg.distributed.{op}() ran while gg.compile / gg.Graph was tracing: a replayed graph would skip "
-                "the communication. Trace only the per-rank computation and run collectives (and "
-                "DistributedDataParallel's backward) eagerly, or pass fallback='eager' to gg.compile."
-            )
         self.seq += 1
         if self.watchdog is None:
             return call()
@@ -184,6 +178,17 @@ def get_device():
     return _group("get_device", None).backend.device
 
 
+def _collective_group(op: str, group) -> ProcessGroup:
+    """The group a collective runs in; refused while tracing, before any traced array is touched."""
+    if _current_tracer() is not None:
+        raise TraceError(
+            f"gg.distributed.{op}() ran while gg.compile / gg.Graph was tracing: a replayed graph would skip "
+            "the communication. Trace only the per-rank computation and run collectives (and "
+            "DistributedDataParallel's backward) eagerly, or pass fallback='eager' to gg.compile."
+        )
+    return _group(op, group)
+
+
 def _group(op: str, group) -> ProcessGroup:
     if group is not None and group is not _world:
         raise NotImplementedError(f"{op}(): only the default group (group=None) is supported")
@@ -212,7 +217,7 @@ def all_reduce_coalesced(tensors: list, op: ReduceOp = ReduceOp.SUM, group=None,
     With ``async_op=True`` the result is a handle whose ``wait()`` must be called before
     reading the tensors; ReduceOp.AVG is then finished (divided) by ``wait()``.
     """
-    world = _group("all_reduce", group)
+    world = _collective_group("all_reduce", group)
     op = _reduce_op(op)
     arrays = [_checked_array("all_reduce", t, world) for t in tensors]
     if op is ReduceOp.AVG and any(a.dtype.kind not in "fc" for a in arrays):
@@ -250,7 +255,7 @@ class _Then:
 
 def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
     """Copy rank ``src``'s ``tensor`` into ``tensor`` on every rank, in place."""
-    world = _group("broadcast", group)
+    world = _collective_group("broadcast", group)
     _check_rank("broadcast", src, world)
     array = _checked_array("broadcast", tensor, world)
     buffer = _contiguous(array)
@@ -260,7 +265,7 @@ def broadcast(tensor: Tensor, src: int = 0, group=None, async_op: bool = False):
 
 def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = False):
     """Fill ``tensor_list[r]`` with rank r's ``tensor`` on every rank."""
-    world = _group("all_gather", group)
+    world = _collective_group("all_gather", group)
     array = _checked_array("all_gather", tensor, world)
     if len(tensor_list) != world.size:
         raise ValueError(f"all_gather(): tensor_list has {len(tensor_list)} tensors; the world has {world.size} ranks")
@@ -286,7 +291,7 @@ def all_gather(tensor_list: list, tensor: Tensor, group=None, async_op: bool = F
 
 def barrier(group=None, async_op: bool = False):
     """Wait until every rank has reached this call."""
-    world = _group("barrier", group)
+    world = _collective_group("barrier", group)
 
     def call():
         world.backend.barrier()
@@ -303,7 +308,7 @@ def broadcast_object_list(object_list: list, src: int = 0, group=None, device=No
         >>> config = [{"lr": 0.1}] if dist.get_rank() == 0 else [None]
         >>> dist.broadcast_object_list(config)        # config[0] == {"lr": 0.1} everywhere
     """
-    world = _group("broadcast_object_list", group)
+    world = _collective_group("broadcast_object_list", group)
     _check_rank("broadcast_object_list", src, world)
     mine = list(object_list) if world.rank == src else None
     result = _object_call(world, "broadcast_object_list", lambda: world.comm.bcast(mine, root=src))
@@ -316,7 +321,7 @@ def broadcast_object_list(object_list: list, src: int = 0, group=None, device=No
 
 def all_gather_object(object_list: list, obj, group=None) -> None:
     """Fill ``object_list[r]`` with rank r's ``obj`` (any picklable object) on every rank."""
-    world = _group("all_gather_object", group)
+    world = _collective_group("all_gather_object", group)
     if len(object_list) != world.size:
         raise ValueError(
             f"all_gather_object(): object_list has {len(object_list)} entries; the world has {world.size} ranks"
