@@ -29,15 +29,22 @@ def _mpiexec() -> str | None:
     return str(beside_python) if beside_python.exists() else shutil.which("mpiexec")
 
 
-def _skip_reason() -> str:
+def _missing() -> str:
+    """Why MPI cannot run here ('' when it can)."""
     if importlib.util.find_spec("mpi4py") is None:
         return "mpi4py is not installed: pip install 'gpugrad[distributed]'"
     if _mpiexec() is None:
         return "no mpiexec found beside Python or on PATH: pip install 'gpugrad[distributed]'"
+    # mpi4py imports only with an MPI library to load; a subprocess, as importing it here would start MPI
+    probe = subprocess.run([sys.executable, "-c", "from mpi4py import MPI"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ['no message'])[-1]
+        return f"mpi4py cannot start MPI ({last}): pip install 'gpugrad[distributed]'"
     return ""
 
 
-needs_mpi = pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason() or "MPI available")
+MPI_MISSING = _missing()
+needs_mpi = pytest.mark.skipif(bool(MPI_MISSING), reason=MPI_MISSING or "MPI available")
 
 
 @dataclass

@@ -15,6 +15,7 @@ import types
 
 import numpy as np
 import pytest
+from mpi_jobs import MPI_MISSING
 
 import gpugrad.distributed as dist
 from gpugrad.distributed import process_group
@@ -171,8 +172,8 @@ def test_watchdog_forgets_completed_collectives():
 
 
 def test_nccl_without_a_gpu_says_so():
-    if not dist.is_available():
-        pytest.skip("mpi4py is not installed: pip install 'gpugrad[distributed]'")
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
     import gpugrad as gg
 
     if gg.cuda.is_available():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from mpi_jobs import needs_mpi, rank_results, run_job
+from mpi_jobs import MPI_MISSING, needs_mpi, rank_results, run_job
 
 import gpugrad as gg
 import gpugrad.distributed as dist
@@ -70,8 +70,8 @@ def test_a_collective_while_compiling_raises_a_trace_error(collectives):
 # ------------------------------------------------------------------ one process
 @pytest.fixture
 def world_of_one():
-    if not dist.is_available():
-        pytest.skip("mpi4py is not installed: pip install 'gpugrad[distributed]'")
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
     dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=30))
     yield
     dist.destroy_process_group()

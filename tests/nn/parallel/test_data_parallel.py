@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mpi_jobs import needs_mpi, rank_results, run_job
+from mpi_jobs import MPI_MISSING, needs_mpi, rank_results, run_job
 
 import gpugrad as gg
 import gpugrad.distributed as dist
@@ -72,8 +72,8 @@ def test_different_models_fail_at_construction_naming_the_parameter_and_rank(ddp
 # ------------------------------------------------------------------ one process (MPI singleton)
 @pytest.fixture
 def world_of_one():
-    if not dist.is_available():
-        pytest.skip("mpi4py is not installed: pip install 'gpugrad[distributed]'")
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
     dist.init_process_group("mpi")
     yield
     dist.destroy_process_group()
