@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,20 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from gpugrad.distributed.launch import find_mpiexec
+
 REPO = Path(__file__).resolve().parents[1]
 JOBS = Path(__file__).resolve().parent / "distributed" / "jobs"
-
-
-def _mpiexec() -> str | None:
-    beside_python = Path(sys.executable).parent / "mpiexec"  # where pip's mpich puts it
-    return str(beside_python) if beside_python.exists() else shutil.which("mpiexec")
 
 
 def _missing() -> str:
     """Why MPI cannot run here ('' when it can)."""
     if importlib.util.find_spec("mpi4py") is None:
         return "mpi4py is not installed: pip install 'gpugrad[distributed]'"
-    if _mpiexec() is None:
+    if find_mpiexec() is None:
         return "no mpiexec found beside Python or on PATH: pip install 'gpugrad[distributed]'"
     # mpi4py imports only with an MPI library to load; a subprocess, as importing it here would start MPI
     probe = subprocess.run([sys.executable, "-c", "from mpi4py import MPI"], capture_output=True, text=True)
@@ -62,7 +58,7 @@ class Job:
 def run_job(script: str, *args, ranks: int = 2, timeout: float = 60.0) -> Job:
     """``mpiexec -n ranks python -m gpugrad.distributed jobs/<script> args...``; fails the test if it hangs."""
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    command = [_mpiexec(), "-n", str(ranks), sys.executable, "-m", "gpugrad.distributed", str(JOBS / script),
+    command = [find_mpiexec(), "-n", str(ranks), sys.executable, "-m", "gpugrad.distributed", str(JOBS / script),
                *map(str, args)]
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,

@@ -26,12 +26,20 @@ import argparse
 import logging
 import os
 import runpy
+import shutil
 import signal
 import sys
+from pathlib import Path
 
 from .process_group import abort_job, report_exception
 
 _FINISHED = b"finished\n"
+
+
+def find_mpiexec() -> str | None:
+    """The ``mpiexec`` to start jobs with: the one beside this Python (pip's mpich puts it there), else PATH's."""
+    beside_python = Path(sys.executable).parent / "mpiexec"
+    return str(beside_python) if beside_python.exists() else shutil.which("mpiexec")
 
 
 def parse_args(argv):
