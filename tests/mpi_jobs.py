@@ -72,6 +72,20 @@ def run_job(script: str, *args, ranks: int = 2, timeout: float = 60.0) -> Job:
     return Job(process.returncode, stdout, stderr, time.monotonic() - start)
 
 
-def rank_results(out_dir: Path, ranks: int = 2) -> list:
-    """The JSON each rank of a job wrote to ``out_dir/rank<r>.json``."""
+def rank_results(script: str, out_dir: Path, ranks: int = 2, timeout: float = 60.0) -> list:
+    """Run ``script OUT_DIR``, which must succeed; the JSON each rank wrote to ``out_dir/rank<r>.json``."""
+    job = run_job(script, out_dir, ranks=ranks, timeout=timeout)
+    assert job.returncode == 0, job.output
     return [json.loads((out_dir / f"rank{r}.json").read_text()) for r in range(ranks)]
+
+
+@pytest.fixture
+def world_of_one():
+    """A process group of one process in the test process (MPI as a singleton), destroyed after the test."""
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
+    from gpugrad import distributed as dist
+
+    dist.init_process_group("mpi", timeout=30)
+    yield
+    dist.destroy_process_group()

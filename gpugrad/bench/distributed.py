@@ -96,12 +96,14 @@ def summarize(measurements, config) -> list:
         ddp, alone = rows.get(f"{library}-ddp"), rows.get(f"{library}-alone")
         if ddp and alone:
             efficiency = alone.median / ddp.median
-            goal = f" (goal >= {GOALS['efficiency']}: {_verdict(efficiency >= GOALS['efficiency'])})" if library == "gpugrad" else ""
-            lines.append(f"scaling efficiency {library} (alone / ddp): {efficiency:.2f}{goal}")
+            line = f"scaling efficiency {library} (alone / ddp): {efficiency:.2f}"
+            if library == "gpugrad":
+                line += f" (goal >= {GOALS['efficiency']}: {_verdict(efficiency >= GOALS['efficiency'])})"
+            lines.append(line)
     if "gpugrad-ddp" in rows and comm_ms(rows["gpugrad-ddp"]) is not None:
         found = rows["gpugrad-ddp"].result
         value, aligned = found["comm_ms"], found["aligned_all_reduce_ms"]
-        lines.append(f"gpugrad communication per step: {value:.3f} ms in the step, waiting for the slower rank included; "
+        lines.append(f"gpugrad communication per step: {value:.3f} ms in the step (waiting for the slower rank too); "
                      f"{aligned:.3f} ms for one all-reduce of {found['gradient_bytes'] / 1e6:.2f} MB with the ranks "
                      f"aligned (goal <= {GOALS['comm_ms']} ms: {_verdict(value <= GOALS['comm_ms'])} in the step, "
                      f"{_verdict(aligned <= GOALS['comm_ms'])} aligned)")

@@ -59,16 +59,21 @@ def gpugrad_step(ddp: bool, sizes, batch_size: int, rank: int):
         model = gg.nn.parallel.DistributedDataParallel(model)
     optimizer = gg.optim.Adam(model.parameters(), lr=LR)
     x_np, targets_np, _ = batch(sizes, batch_size, seed=1 + rank)
-    x, targets = gg.tensor(x_np), gg.tensor(targets_np)
+    step = training_step(model, optimizer, gg.nn.functional.cross_entropy, gg.tensor(x_np), gg.tensor(targets_np))
+    step.gradient_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    return step
+
+
+def training_step(model, optimizer, cross_entropy, x, targets):
+    """One step in PyTorch's idiom, for either library; returns the loss."""
 
     def step():
         optimizer.zero_grad()
-        loss = gg.nn.functional.cross_entropy(model(x), targets)
+        loss = cross_entropy(model(x), targets)
         loss.backward()
         optimizer.step()
         return loss
 
-    step.gradient_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
     return step
 
 
@@ -100,16 +105,8 @@ def torch_step(ddp: bool, sizes, batch_size: int, rank: int):
         model = torch.nn.parallel.DistributedDataParallel(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     x_np, targets_np, _ = batch(sizes, batch_size, seed=1 + rank)
-    x, targets = torch.from_numpy(x_np), torch.from_numpy(targets_np)
-
-    def step():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), targets)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return training_step(model, optimizer, torch.nn.functional.cross_entropy, torch.from_numpy(x_np),
+                         torch.from_numpy(targets_np))
 
 
 def _free_port() -> int:

@@ -21,13 +21,13 @@ launcher, the world is one process and everything still works. Install with
 
 from .checkpoint import load_on_each_rank, save_on_rank0
 from .process_group import (
-    ReduceOp, all_gather, all_gather_object, all_reduce, all_reduce_coalesced, barrier, broadcast, broadcast_object_list,
-    destroy_process_group, get_backend, get_device, get_local_rank, get_rank, get_world_size, init_process_group,
-    is_available, is_initialized,
+    ReduceOp, all_gather, all_gather_object, all_reduce, all_reduce_coalesced, barrier, broadcast,
+    broadcast_object_list, destroy_process_group, get_backend, get_device, get_local_rank, get_rank, get_world_size,
+    init_process_group, is_available, is_initialized,
 )
 
 __all__ = [
-    "ReduceOp", "all_gather", "all_gather_object", "all_reduce", "all_reduce_coalesced", "barrier", "broadcast", "broadcast_object_list",
-    "destroy_process_group", "get_backend", "get_device", "get_local_rank", "get_rank", "get_world_size",
-    "init_process_group", "is_available", "is_initialized", "load_on_each_rank", "save_on_rank0",
+    "ReduceOp", "all_gather", "all_gather_object", "all_reduce", "all_reduce_coalesced", "barrier", "broadcast",
+    "broadcast_object_list", "destroy_process_group", "get_backend", "get_device", "get_local_rank", "get_rank",
+    "get_world_size", "init_process_group", "is_available", "is_initialized", "load_on_each_rank", "save_on_rank0",
 ]

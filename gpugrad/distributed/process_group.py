@@ -221,7 +221,8 @@ def all_reduce_coalesced(tensors: list, op: ReduceOp = ReduceOp.SUM, group=None,
     op = _reduce_op(op)
     arrays = [_checked_array("all_reduce", t, world) for t in tensors]
     if op is ReduceOp.AVG and any(a.dtype.kind not in "fc" for a in arrays):
-        raise TypeError(f"all_reduce(): ReduceOp.AVG needs floating-point tensors, got {[str(t.dtype) for t in tensors]}")
+        dtypes = ", ".join(str(t.dtype) for t in tensors)
+        raise TypeError(f"all_reduce(): ReduceOp.AVG needs floating-point tensors, got {dtypes}")
     buffers = [_contiguous(a) for a in arrays]
     name = "sum" if op is ReduceOp.AVG else op.value
     work = world.run("all_reduce", _describe(buffers), lambda: world.backend.all_reduce(buffers, name))
@@ -406,7 +407,7 @@ def abort_job(message: str, code: int = 1, backend=None) -> None:
 
 
 def report_exception(exc: BaseException, where: str) -> str:
-    """The traceback of ``exc``, every line prefixed with ``where`` (e.g. "[rank 1]") so ranks' output can be told apart."""
+    """The traceback of ``exc``, each line prefixed with ``where`` ("[rank 1]"): ranks' output interleaves."""
     lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n").split("\n")
     return "\n".join(f"{where} {line}" for line in lines)
 

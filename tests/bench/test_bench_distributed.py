@@ -18,7 +18,8 @@ def test_every_row_runs_and_reports_communication(tmp_path):
     pytest.importorskip("torch")
     out = io.StringIO()
     assert main(["distributed", "--tiny", "--no-progress", "--json", str(tmp_path / "d.json")], out=out) == 0
-    rows = {m["impl"]: m for m in json.loads((tmp_path / "d.json").read_text())["suites"]["distributed"]["measurements"]}
+    suite = json.loads((tmp_path / "d.json").read_text())["suites"]["distributed"]
+    rows = {m["impl"]: m for m in suite["measurements"]}
     assert set(rows) == {"gpugrad-ddp", "gpugrad-alone", "torch-ddp", "torch-alone"}
     for row in rows.values():
         assert row["error"] is None and len(row["samples"]) == 2

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
-from mpi_jobs import MPI_MISSING, needs_mpi, rank_results, run_job
+from mpi_jobs import needs_mpi, rank_results, world_of_one  # noqa: F401 - a fixture
 
 import gpugrad as gg
 import gpugrad.distributed as dist
@@ -13,10 +11,7 @@ import gpugrad.distributed as dist
 
 @pytest.fixture(scope="module")
 def collectives(tmp_path_factory):
-    out = tmp_path_factory.mktemp("collectives")
-    job = run_job("collectives_job.py", out, timeout=60)
-    assert job.returncode == 0, job.output
-    return rank_results(out)
+    return rank_results("collectives_job.py", tmp_path_factory.mktemp("collectives"))
 
 
 @needs_mpi
@@ -68,15 +63,6 @@ def test_a_collective_while_compiling_raises_a_trace_error(collectives):
 
 
 # ------------------------------------------------------------------ one process
-@pytest.fixture
-def world_of_one():
-    if MPI_MISSING:
-        pytest.skip(MPI_MISSING)
-    dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=30))
-    yield
-    dist.destroy_process_group()
-
-
 def test_without_a_launcher_the_world_is_one_process(world_of_one):
     assert (dist.get_rank(), dist.get_world_size(), dist.get_local_rank()) == (0, 1, 0)
     assert dist.is_initialized() and dist.get_backend() == "mpi" and dist.get_device() == gg.device("cpu")
@@ -127,3 +113,13 @@ def test_using_the_group_before_init_says_so():
         dist.init_process_group("mpi", world_size=2)
     with pytest.raises(ValueError, match="backend"):
         dist.init_process_group("gloo")
+
+
+def test_timeouts_are_seconds_or_timedeltas():
+    import datetime
+
+    from gpugrad.distributed.process_group import _seconds
+
+    assert _seconds(datetime.timedelta(minutes=2)) == 120.0 and _seconds(1.5) == 1.5
+    with pytest.raises(ValueError, match="positive"):
+        _seconds(0)

@@ -200,7 +200,7 @@ def _call(self_ref, param) -> None:
 
 
 def _make_buckets(named_params: list, cap_bytes: float) -> list:
-    """Buckets of reversed parameter order, each up to ``cap_bytes`` (a larger parameter gets its own), one dtype each."""
+    """Buckets in reversed parameter order, each up to ``cap_bytes`` (a larger parameter alone), one dtype each."""
     buckets, current, size = [], [], 0
     for name, p in reversed(named_params):
         nbytes = p.numel() * p.element_size()

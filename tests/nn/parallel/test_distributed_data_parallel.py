@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mpi_jobs import MPI_MISSING, needs_mpi, rank_results, run_job
+from mpi_jobs import needs_mpi, rank_results, world_of_one  # noqa: F401 - a fixture
 
 import gpugrad as gg
 import gpugrad.distributed as dist
@@ -14,10 +14,7 @@ from gpugrad.nn.parallel.distributed import _make_buckets
 
 @pytest.fixture(scope="module")
 def ddp_job(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddp")
-    job = run_job("ddp_job.py", out, timeout=90)
-    assert job.returncode == 0, job.output
-    return rank_results(out)
+    return rank_results("ddp_job.py", tmp_path_factory.mktemp("ddp"), timeout=90)
 
 
 @needs_mpi
@@ -70,15 +67,6 @@ def test_different_models_fail_at_construction_naming_the_parameter_and_rank(ddp
 
 
 # ------------------------------------------------------------------ one process (MPI singleton)
-@pytest.fixture
-def world_of_one():
-    if MPI_MISSING:
-        pytest.skip(MPI_MISSING)
-    dist.init_process_group("mpi")
-    yield
-    dist.destroy_process_group()
-
-
 def test_ddp_needs_a_process_group():
     with pytest.raises(RuntimeError, match="init_process_group"):
         DDP(gg.nn.Linear(2, 2))
