@@ -101,3 +101,21 @@ def test_model_on_another_device_than_the_group_is_refused(world_of_one):
         pytest.skip(f"needs a GPU: {gg.cuda.unavailable_reason()}")
     with pytest.raises(RuntimeError, match="dist.get_device"):
         DDP(gg.nn.Linear(2, 2).to("cuda"))
+
+
+def test_compiling_a_ddp_step_raises_a_clear_trace_error(world_of_one):
+    model = DDP(gg.nn.Linear(3, 1).double())
+    optimizer = gg.optim.SGD(model.parameters(), lr=0.1)
+
+    @gg.compile
+    def step(x):
+        optimizer.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    x = gg.ones(2, 3, dtype=gg.float64)
+    with pytest.raises(gg.graph.TraceError, match="all_reduce.*while gg.compile"):
+        for _ in range(3):  # the first call may run eagerly; the trace must refuse the collective
+            step(x)
