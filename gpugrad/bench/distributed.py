@@ -2,10 +2,11 @@
 
 Rows, each from one ``mpiexec -n 2`` job (every rank one thread, batch 256 per rank):
 
-* ``gpugrad-ddp``: gg.nn.parallel.DistributedDataParallel over MPI.
+* ``gpugrad``: gg.nn.parallel.DistributedDataParallel over MPI.
 * ``gpugrad-alone``: the control: the same model in two independent processes started together,
-  no communication. ``alone / ddp`` is the scaling efficiency (1.0: communication is free).
-* ``torch-ddp``, ``torch-alone``: the same with PyTorch's DDP over gloo.
+  no communication. ``gpugrad-alone / gpugrad`` is the scaling efficiency (1.0: communication is free).
+* ``numpy``: hand-written NumPy forward, backward and Adam with one mpi4py Allreduce: the floor.
+* ``torch``, ``torch-alone``: the same with PyTorch's DDP over gloo, and its control.
 
 A sample is the mean step time over a run of steps, the slower rank's; the
 samples are taken inside the job (``distributed_worker.py``) and the table
@@ -27,7 +28,7 @@ from .common import Config, Suite
 from .mlp import BATCH, SIZES, TEST_BATCH, TEST_SIZES
 from .timing import Case, Impl, ImplSpec
 
-IMPLS = ("gpugrad-ddp", "gpugrad-alone", "torch-ddp", "torch-alone")
+IMPLS = ("gpugrad", "gpugrad-alone", "numpy", "torch", "torch-alone")
 RANKS = 2
 WORKER = Path(__file__).with_name("distributed_worker.py")
 GOALS = {"comm_ms": 0.5, "efficiency": 0.8}
@@ -93,22 +94,22 @@ def summarize(measurements, config) -> list:
     rows = {m.impl: m for m in measurements if m.ok}
     lines = []
     for library in ("gpugrad", "torch"):
-        ddp, alone = rows.get(f"{library}-ddp"), rows.get(f"{library}-alone")
+        ddp, alone = rows.get(library), rows.get(f"{library}-alone")
         if ddp and alone:
             efficiency = alone.median / ddp.median
-            line = f"scaling efficiency {library} (alone / ddp): {efficiency:.2f}"
+            line = f"scaling efficiency {library} (alone / DDP): {efficiency:.2f}"
             if library == "gpugrad":
                 line += f" (goal >= {GOALS['efficiency']}: {_verdict(efficiency >= GOALS['efficiency'])})"
             lines.append(line)
-    if "gpugrad-ddp" in rows and comm_ms(rows["gpugrad-ddp"]) is not None:
-        found = rows["gpugrad-ddp"].result
+    if "gpugrad" in rows and comm_ms(rows["gpugrad"]) is not None:
+        found = rows["gpugrad"].result
         value, aligned = found["comm_ms"], found["aligned_all_reduce_ms"]
         lines.append(f"gpugrad communication per step: {value:.3f} ms in the step (waiting for the slower rank too); "
                      f"{aligned:.3f} ms for one all-reduce of {found['gradient_bytes'] / 1e6:.2f} MB with the ranks "
                      f"aligned (goal <= {GOALS['comm_ms']} ms: {_verdict(value <= GOALS['comm_ms'])} in the step, "
                      f"{_verdict(aligned <= GOALS['comm_ms'])} aligned)")
-    if "gpugrad-ddp" in rows and "torch-ddp" in rows:
-        ratio = rows["gpugrad-ddp"].median / rows["torch-ddp"].median
+    if "gpugrad" in rows and "torch" in rows:
+        ratio = rows["gpugrad"].median / rows["torch"].median
         lines.append(f"gpugrad DDP step / PyTorch DDP (gloo) step: {ratio:.2f}x (goal <= 1: {_verdict(ratio <= 1)})")
     return lines
 

@@ -2,11 +2,13 @@
 
 Started by the suite as ``mpiexec -n 2 python -m gpugrad.distributed distributed_worker.py --impl IMPL ...``:
 
-* ``gpugrad-ddp``: gg.nn.parallel.DistributedDataParallel over MPI; also times the all-reduces
+* ``gpugrad``: gg.nn.parallel.DistributedDataParallel over MPI; also times the all-reduces
   (MPI's are blocking, so the time inside them is the communication, waiting for the other rank included).
 * ``gpugrad-alone``: the same model without DDP: two independent processes running at the same time,
   the control that scaling efficiency is measured against (same cores, same memory bandwidth).
-* ``torch-ddp`` / ``torch-alone``: the same with PyTorch, DDP over gloo (rendezvous on 127.0.0.1).
+* ``numpy``: the hand-written NumPy step (``mlp.raw_loss_and_grads``, ``RawAdam``) with one mpi4py
+  ``Allreduce`` of all gradients, flattened: the floor for data-parallel training of this MLP.
+* ``torch`` / ``torch-alone``: the same with PyTorch, DDP over gloo (rendezvous on 127.0.0.1).
 
 Every rank uses one thread (2 ranks on 2 cores) and its own batch; samples start together after a barrier.
 """
@@ -21,12 +23,12 @@ from pathlib import Path
 
 import gpugrad as gg
 import gpugrad.distributed as dist
-from gpugrad.bench.mlp import LR, _nn_layers, batch, torch_model
+from gpugrad.bench.mlp import LR, RawAdam, _nn_layers, batch, init_params, raw_loss_and_grads, torch_model
 
 
 def parse_args():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--impl", required=True, choices=["gpugrad-ddp", "gpugrad-alone", "torch-ddp", "torch-alone"])
+    parser.add_argument("--impl", required=True, choices=list(STEPS))
     parser.add_argument("--sizes", required=True, help="layer sizes, e.g. 784,256,256,10")
     parser.add_argument("--batch", type=int, required=True, help="batch per rank")
     parser.add_argument("--samples", type=int, required=True)
@@ -109,6 +111,36 @@ def torch_step(ddp: bool, sizes, batch_size: int, rank: int):
                          torch.from_numpy(targets_np))
 
 
+def numpy_step(ddp: bool, sizes, batch_size: int, rank: int):
+    """Hand-written forward, backward and Adam; the gradients averaged by one in-place MPI Allreduce."""
+    import numpy as np
+    from mpi4py import MPI  # already started by init_process_group
+
+    params = init_params(sizes)
+    adam = RawAdam(np, params)
+    x, _, one_hot = batch(sizes, batch_size, seed=1 + rank)
+    flat = np.empty(sum(p.size for p in params), dtype=np.float32)
+    offsets = np.cumsum([0] + [p.size for p in params])
+    world = MPI.COMM_WORLD
+
+    def step():
+        loss, grads = raw_loss_and_grads(np, params, x, one_hot)
+        for g, start, end in zip(grads, offsets[:-1], offsets[1:]):
+            flat[start:end] = g.reshape(-1)
+        world.Allreduce(MPI.IN_PLACE, flat)
+        np.multiply(flat, 1.0 / world.Get_size(), out=flat)
+        adam.step([flat[start:end].reshape(p.shape) for p, start, end in zip(params, offsets[:-1], offsets[1:])])
+        return loss
+
+    return step
+
+
+STEPS = {  # implementation -> (build(ddp, sizes, batch, rank) -> step, data-parallel?)
+    "gpugrad": (gpugrad_step, True), "gpugrad-alone": (gpugrad_step, False), "numpy": (numpy_step, True),
+    "torch": (torch_step, True), "torch-alone": (torch_step, False),
+}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -120,9 +152,9 @@ def main() -> None:
     dist.init_process_group("mpi", timeout=300)
     rank = dist.get_rank()
     sizes = tuple(int(s) for s in args.sizes.split(","))
-    library, mode = args.impl.split("-")
-    timer = CommTimer() if args.impl == "gpugrad-ddp" else None
-    step = (gpugrad_step if library == "gpugrad" else torch_step)(mode == "ddp", sizes, args.batch, rank)
+    timer = CommTimer() if args.impl == "gpugrad" else None
+    build, data_parallel = STEPS[args.impl]
+    step = build(data_parallel, sizes, args.batch, rank)
     for _ in range(max(2, args.steps // 5)):  # warm-up: allocations, caches, first-step work
         step()
     samples, comm = [], []
@@ -134,7 +166,7 @@ def main() -> None:
             loss = step()
         samples.append((time.perf_counter() - start) / args.steps)
         comm.append((timer.seconds - spent) / args.steps if timer else None)
-    result = {"samples": samples, "comm": comm, "final_loss": float(loss.item())}
+    result = {"samples": samples, "comm": comm, "final_loss": float(loss)}
     if timer:
         result["gradient_bytes"] = step.gradient_bytes
         result["aligned_all_reduce_ms"] = aligned_all_reduce_ms(step.gradient_bytes)
