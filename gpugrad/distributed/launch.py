@@ -31,7 +31,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .process_group import abort_job, report_exception
+from .abort import abort_job, report_exception
 
 _FINISHED = b"finished\n"
 

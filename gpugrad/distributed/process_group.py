@@ -12,14 +12,12 @@ as a singleton: world size 1, and every collective is a no-op copy.
 from __future__ import annotations
 
 import datetime
-import os
 import enum
-import sys
-import traceback
 
 from ..backends import cupy_import
 from ..graph.tracer import TraceError, current as _current_tracer
 from ..tensor import Tensor
+from .abort import abort_job, install_abort_on_exception, restore_excepthook
 from .mpi import Done, MPIBackend, import_mpi
 from .watchdog import Watchdog
 
@@ -40,8 +38,8 @@ class ReduceOp(enum.Enum):
 class ProcessGroup:
     """The world: its backend, its MPI communicator, this process's ranks, the timeout and the watchdog."""
 
-    def __init__(self, backend, mpi, comm, local_rank: int, timeout: float):
-        self.backend, self.mpi, self.comm = backend, mpi, comm
+    def __init__(self, backend, comm, local_rank: int, timeout: float):
+        self.backend, self.comm = backend, comm
         self.rank, self.size, self.local_rank = comm.Get_rank(), comm.Get_size(), local_rank
         self.timeout = timeout
         self.seq = 0
@@ -63,7 +61,7 @@ class ProcessGroup:
         if work.is_completed():
             self.watchdog.end(seq)
         else:  # queued on a GPU stream: the watchdog polls its event
-            self.watchdog.begin(seq, f"{op} #{seq} ({detail})", work.is_completed)
+            self.watchdog.end_when(seq, work.is_completed)
         return work
 
     def _timed_out(self, message: str) -> None:
@@ -78,7 +76,6 @@ class ProcessGroup:
 
 
 _world: ProcessGroup | None = None
-_previous_excepthook = None
 
 
 def init_process_group(backend: str | None = None, timeout=None, **kwargs) -> None:
@@ -116,16 +113,18 @@ def init_process_group(backend: str | None = None, timeout=None, **kwargs) -> No
     seconds = _seconds(timeout if timeout is not None else DEFAULT_TIMEOUT[backend])
     MPI = import_mpi()
     comm = MPI.COMM_WORLD.Dup()  # our own context: a user's MPI calls cannot match ours
-    local_rank = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank()).Get_rank()
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())  # the processes sharing this node
+    local_rank = node.Get_rank()
+    node.Free()
     if backend == "nccl":
         from .nccl import NCCLBackend
 
         chosen = NCCLBackend(comm, local_rank)
     else:
         chosen = MPIBackend(MPI, comm)
-    _world = ProcessGroup(chosen, MPI, comm, local_rank, seconds)
+    _world = ProcessGroup(chosen, comm, local_rank, seconds)
     if _world.size > 1:
-        _install_abort_on_exception()
+        install_abort_on_exception(_world.rank, _world.size)
 
 
 def _seconds(timeout) -> float:
@@ -141,7 +140,7 @@ def destroy_process_group(group=None) -> None:
     world = _group("destroy_process_group", group)
     world.shutdown()
     _world = None
-    _restore_excepthook()
+    restore_excepthook()
 
 
 def is_available() -> bool:
@@ -388,50 +387,3 @@ def _finish(work, async_op: bool):
         return work
     work.wait()
     return None
-
-
-# ------------------------------------------------------------------ ending the job
-def abort_job(message: str, code: int = 1, backend=None) -> None:
-    """Print ``message`` to stderr and end every rank of the job now (MPI_Abort), so none is left waiting."""
-    sys.stderr.write(message.rstrip("\n") + "\n")
-    sys.stderr.flush()
-    if backend is not None:
-        try:
-            backend.abort()
-        except Exception:  # noqa: BLE001 - aborting anyway
-            pass
-    mpi = sys.modules.get("mpi4py.MPI")
-    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
-        mpi.COMM_WORLD.Abort(code)
-    os._exit(code)
-
-
-def report_exception(exc: BaseException, where: str) -> str:
-    """The traceback of ``exc``, each line prefixed with ``where`` ("[rank 1]"): ranks' output interleaves."""
-    lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n").split("\n")
-    return "\n".join(f"{where} {line}" for line in lines)
-
-
-def _install_abort_on_exception() -> None:
-    """Make an uncaught exception on this rank end every rank, instead of leaving them in a collective forever."""
-    global _previous_excepthook
-    if _previous_excepthook is not None:
-        return
-    _previous_excepthook = sys.excepthook
-    rank, size = _world.rank, _world.size
-
-    def hook(exc_type, exc, tb):
-        exc.__traceback__ = tb
-        abort_job(
-            report_exception(exc, f"[rank {rank}]")
-            + f"\n[rank {rank}] gpugrad.distributed: uncaught exception; aborting all {size} ranks"
-        )
-
-    sys.excepthook = hook
-
-
-def _restore_excepthook() -> None:
-    global _previous_excepthook
-    if _previous_excepthook is not None:
-        sys.excepthook = _previous_excepthook
-        _previous_excepthook = None

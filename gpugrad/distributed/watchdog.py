@@ -17,7 +17,7 @@ class Watchdog:
 
     Example:
         >>> dog = Watchdog(60.0, on_timeout=print)
-        >>> dog.begin(1, "all_reduce #1 (4096 bytes, float32)"); ...; dog.end(1)
+        >>> dog.begin(1, "all_reduce #1 (4,096 bytes of float32)"); ...; dog.end(1)
     """
 
     def __init__(self, timeout: float, on_timeout):
@@ -28,12 +28,17 @@ class Watchdog:
         self._thread = threading.Thread(target=self._loop, name="gpugrad-distributed-watchdog", daemon=True)
         self._thread.start()
 
-    def begin(self, seq: int, description: str, is_completed=None) -> None:
-        """Start watching collective ``seq``; ``is_completed()`` (if given) says when a queued one is done."""
-        self._inflight[seq] = (description, time.monotonic(), is_completed)
+    def begin(self, seq: int, description: str) -> None:
+        """Start watching collective ``seq`` (its clock starts now)."""
+        self._inflight[seq] = (description, time.monotonic(), None)
 
     def end(self, seq: int) -> None:
         self._inflight.pop(seq, None)
+
+    def end_when(self, seq: int, is_completed) -> None:
+        """Keep watching a queued collective until ``is_completed()`` says it is done (polled by the thread)."""
+        description, start, _ = self._inflight[seq]
+        self._inflight[seq] = (description, start, is_completed)
 
     def stop(self) -> None:
         self._stop.set()

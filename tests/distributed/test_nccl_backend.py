@@ -146,7 +146,7 @@ def test_a_timed_out_queued_collective_aborts_the_communicator(monkeypatch):
     aborted = []
     monkeypatch.setattr(process_group, "abort_job", lambda message, code=1, backend=None: (
         backend.abort(), aborted.append(message)))
-    world = process_group.ProcessGroup(backend, None, FakeMPIComm(0, log), 0, timeout=0.2)
+    world = process_group.ProcessGroup(backend, FakeMPIComm(0, log), 0, timeout=0.2)
     try:
         world.run("all_reduce", "40 bytes of float32, 2 tensors", lambda: backend.all_reduce([DeviceArray(10)], "sum"))
         deadline = time.monotonic() + 5
@@ -164,7 +164,8 @@ def test_watchdog_forgets_completed_collectives():
     try:
         dog.begin(1, "all_reduce #1")
         dog.end(1)
-        dog.begin(2, "all_reduce #2", is_completed=lambda: True)
+        dog.begin(2, "all_reduce #2")
+        dog.end_when(2, lambda: True)
         time.sleep(0.5)
     finally:
         dog.stop()
