@@ -154,23 +154,16 @@ def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     """Process the graph from ``roots``; return the gradients seen at the ``capture`` nodes."""
     previous = _state.enabled
     _state.enabled = bool(create_graph)
-    queued = []
+    queued = []  # end-of-backward callbacks (queue_callback)
     _callbacks.stack = _callbacks.stack + (queued,)
     try:
-        captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
-    finally:
-        _state.enabled = previous
-        _callbacks.stack = _callbacks.stack[:-1]
-    _run_callbacks(queued)
-    return captured
-
-
-def _run_callbacks(queued: list) -> None:
-    """Run the end-of-backward callbacks, including any that a callback queues (it sees this list again)."""
-    _callbacks.stack = _callbacks.stack + (queued,)
-    try:
-        while queued:
+        try:
+            captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+        finally:
+            _state.enabled = previous
+        while queued:  # in order; a callback may queue another
             queued.pop(0)()
+        return captured
     finally:
         _callbacks.stack = _callbacks.stack[:-1]
 

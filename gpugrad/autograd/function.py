@@ -98,7 +98,7 @@ class AccumulateGrad(Node):
         self._variable = weakref.ref(variable)
 
     def register_post_hook(self, hook):
-        """Run ``hook(leaf)`` after each accumulation into ``leaf.grad`` (``Tensor.register_post_accumulate_grad_hook``)."""
+        """Run ``hook(leaf)`` after each accumulation into ``leaf.grad`` (see ``Tensor``'s method of that name)."""
         if self._post_hooks is None:
             self._post_hooks = []
         self._post_hooks.append(hook)

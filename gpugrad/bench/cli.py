@@ -19,7 +19,9 @@ from .report import OtherLoad, device_report, format_device_report, load_warning
 from .results import SuiteRun, add_ratios, results_dict, write_json
 from .timing import run_case
 
-SUITES = {module.SUITE.name: module.SUITE for module in (tiny, curvefit, chain, elementwise, matmul, mlp, distributed)}
+SUITES = {
+    module.SUITE.name: module.SUITE for module in (tiny, curvefit, chain, elementwise, matmul, mlp, distributed)
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
