@@ -31,13 +31,14 @@ def nccl_dtype(nccl, dtype) -> int:
 
 
 class EventWork:
-    """A queued collective: ``wait()`` makes the caller's current stream wait for it (no host sync)."""
+    """A queued collective: ``wait()`` makes the device's current stream wait for it (no host sync)."""
 
-    def __init__(self, cupy, event):
-        self._cupy, self.event = cupy, event
+    def __init__(self, cupy, event, device_index: int):
+        self._cupy, self.event, self._index = cupy, event, device_index
 
     def wait(self) -> bool:
-        self._cupy.cuda.get_current_stream().wait_event(self.event)
+        with self._cupy.cuda.Device(self._index):
+            self._cupy.cuda.get_current_stream().wait_event(self.event)
         return True
 
     def is_completed(self) -> bool:
@@ -80,13 +81,14 @@ class NCCLBackend:
     def _launch(self, enqueue) -> EventWork:
         """Run ``enqueue(stream_ptr)`` on the communication stream after the compute stream's queued work."""
         cuda = self._cupy.cuda
-        ready = cuda.Event(disable_timing=True)
-        ready.record(cuda.get_current_stream())
-        self.stream.wait_event(ready)
-        enqueue(self.stream.ptr)
-        done = cuda.Event(disable_timing=True)
-        done.record(self.stream)
-        return EventWork(self._cupy, done)
+        with cuda.Device(self.device_index):  # the compute stream of this rank's GPU, whichever is current
+            ready = cuda.Event(disable_timing=True)
+            ready.record(cuda.get_current_stream())
+            self.stream.wait_event(ready)
+            enqueue(self.stream.ptr)
+            done = cuda.Event(disable_timing=True)
+            done.record(self.stream)
+        return EventWork(self._cupy, done, self.device_index)
 
     def all_reduce(self, arrays: list, op: str) -> EventWork:
         nccl, code = self._nccl, getattr(self._nccl, _NCCL_OPS[op])

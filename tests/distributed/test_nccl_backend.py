@@ -121,6 +121,7 @@ def test_bucket_reductions_are_grouped_and_fenced_against_the_compute_stream():
     backend = backend_for(0, 0, log)
     log.calls.clear()
     work = backend.all_reduce([DeviceArray(10), DeviceArray(20)], "sum")
+    assert log.calls.pop(0) == ("device", 0)  # on this rank's GPU, whichever device is current
     kinds = [c[0] for c in log.calls]
     assert kinds == ["record", "wait", "groupStart", "allReduce", "allReduce", "groupEnd", "record"]
     ready, done = log.calls[0], log.calls[-1]
@@ -129,7 +130,7 @@ def test_bucket_reductions_are_grouped_and_fenced_against_the_compute_stream():
     assert log.calls[3][1:3] == (10, 7) and log.calls[4][1] == 20
     log.calls.clear()
     work.wait()
-    assert log.calls == [("wait", "compute", done[1])]  # compute waits for comm; the host does not block
+    assert log.calls == [("device", 0), ("wait", "compute", done[1])]  # compute waits for comm; the host does not block
     assert not work.is_completed()
 
 
@@ -182,3 +183,30 @@ def test_nccl_without_a_gpu_says_so():
     with pytest.raises(RuntimeError, match="use backend='mpi'"):
         dist.init_process_group("nccl")
     assert not dist.is_initialized()
+
+
+@pytest.mark.gpu
+def test_nccl_world_of_one_on_a_real_gpu():
+    """On a GPU host: the real communicator, streams and events, through all_reduce and DDP."""
+    if MPI_MISSING:
+        pytest.skip(MPI_MISSING)
+    try:
+        from cupy.cuda import nccl
+
+        nccl.get_unique_id()
+    except Exception as exc:  # noqa: BLE001 - CuPy built without NCCL, or an emulated CuPy
+        pytest.skip(f"no usable NCCL in this CuPy: {type(exc).__name__}: {exc}")
+    import gpugrad as gg
+    from gpugrad.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group("nccl", timeout=60)
+    try:
+        device = dist.get_device()
+        t = gg.tensor([1.0, 2.0], device=device)
+        dist.all_reduce(t, op=dist.ReduceOp.AVG)
+        assert t.tolist() == [1.0, 2.0]
+        model = DistributedDataParallel(gg.nn.Linear(3, 1).to(device))
+        model(gg.ones(2, 3, device=device)).sum().backward()
+        assert model.module.weight.grad.tolist() == [[2.0, 2.0, 2.0]]
+    finally:
+        dist.destroy_process_group()
