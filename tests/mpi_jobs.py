@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gpugrad.distributed.launch import find_mpiexec
+from gpugrad.distributed import launch
 
 REPO = Path(__file__).resolve().parents[1]
 JOBS = Path(__file__).resolve().parent / "distributed" / "jobs"
@@ -29,7 +28,7 @@ def _missing() -> str:
     """Why MPI cannot run here ('' when it can)."""
     if importlib.util.find_spec("mpi4py") is None:
         return "mpi4py is not installed: pip install 'gpugrad[distributed]'"
-    if find_mpiexec() is None:
+    if launch.find_mpiexec() is None:
         return "no mpiexec found beside Python or on PATH: pip install 'gpugrad[distributed]'"
     # mpi4py imports only with an MPI library to load; a subprocess, as importing it here would start MPI
     probe = subprocess.run([sys.executable, "-c", "from mpi4py import MPI"], capture_output=True, text=True)
@@ -55,21 +54,15 @@ class Job:
         return self.stdout + self.stderr
 
 
-def run_job(script: str, *args, ranks: int = 2, timeout: float = 60.0) -> Job:
+def run_job(script, *args, ranks: int = 2, timeout: float = 60.0) -> Job:
     """``mpiexec -n ranks python -m gpugrad.distributed jobs/<script> args...``; fails the test if it hangs."""
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    command = [find_mpiexec(), "-n", str(ranks), sys.executable, "-m", "gpugrad.distributed", str(JOBS / script),
-               *map(str, args)]
     start = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                               cwd=REPO, start_new_session=True)
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # mpiexec and every rank it started
-        stdout, stderr = process.communicate()
-        pytest.fail(f"{script} {args} hung for {timeout} s:\n{stdout}\n{stderr}")
-    return Job(process.returncode, stdout, stderr, time.monotonic() - start)
+        done = launch.run_job(JOBS / script, args, ranks=ranks, timeout=timeout, env=env, cwd=REPO)
+    except TimeoutError as exc:
+        pytest.fail(f"hung: {exc}")
+    return Job(done.returncode, done.stdout, done.stderr, time.monotonic() - start)
 
 
 def rank_results(script: str, out_dir: Path, ranks: int = 2, timeout: float = 60.0) -> list:

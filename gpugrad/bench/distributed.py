@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from ..distributed.launch import find_mpiexec
+from ..distributed import launch
 from .common import Config, Suite
 from .mlp import BATCH, SIZES, TEST_BATCH, TEST_SIZES
 from .timing import Case, Impl, ImplSpec
@@ -36,17 +34,13 @@ GOALS = {"comm_ms": 0.5, "efficiency": 0.8}
 
 def run_job(impl: str, sizes, batch_size: int, samples: int, steps: int, timeout: float = 600) -> list:
     """Run the worker for ``impl`` on RANKS ranks; returns each rank's JSON, or raises with the job's stderr."""
-    mpiexec = find_mpiexec()
-    if mpiexec is None:
-        raise RuntimeError("no mpiexec: pip install 'gpugrad[distributed]'")
     with tempfile.TemporaryDirectory() as out:
-        command = [mpiexec, "-n", str(RANKS), sys.executable, "-m", "gpugrad.distributed", str(WORKER),
-                   "--impl", impl, "--sizes", ",".join(map(str, sizes)), "--batch", str(batch_size),
-                   "--samples", str(samples), "--steps", str(steps), "--out", out]
+        args = ["--impl", impl, "--sizes", ",".join(map(str, sizes)), "--batch", batch_size, "--samples", samples,
+                "--steps", steps, "--out", out]
         # one thread per rank: 2 ranks on a 2-core machine; more would make them fight over cores
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+        done = launch.run_job(WORKER, args, ranks=RANKS, timeout=timeout, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"{impl} job failed ({done.returncode}): {done.stderr.strip()[-800:]}")
         return [json.loads((Path(out) / f"rank{r}.json").read_text()) for r in range(RANKS)]

@@ -28,6 +28,7 @@ import os
 import runpy
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +41,27 @@ def find_mpiexec() -> str | None:
     """The ``mpiexec`` to start jobs with: the one beside this Python (pip's mpich puts it there), else PATH's."""
     beside_python = Path(sys.executable).parent / "mpiexec"
     return str(beside_python) if beside_python.exists() else shutil.which("mpiexec")
+
+
+def run_job(script, args=(), ranks: int = 2, timeout: float = 600, env=None, cwd=None):
+    """``mpiexec -n ranks python -m gpugrad.distributed script args...``, output captured, as a CompletedProcess.
+
+    For tests and benchmarks: at the timeout the whole process group mpiexec leads (every rank) is
+    killed and TimeoutError is raised with the output so far, so a hung job never outlives its caller.
+    """
+    mpiexec = find_mpiexec()
+    if mpiexec is None:
+        raise RuntimeError("no mpiexec beside Python or on PATH: pip install 'gpugrad[distributed]'")
+    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "gpugrad.distributed", str(script), *map(str, args)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        raise TimeoutError(f"{script} {' '.join(map(str, args))} ran over {timeout} s:\n{stdout}\n{stderr}") from None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def parse_args(argv):

@@ -50,3 +50,12 @@ def test_the_launcher_says_when_the_script_is_missing(tmp_path):
     done = subprocess.run([sys.executable, "-m", "gpugrad.distributed", str(tmp_path / "nope.py")],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "no such script" in done.stderr
+
+
+def test_a_hung_job_is_killed_at_the_timeout(tmp_path):
+    from gpugrad.distributed import launch
+
+    script = tmp_path / "sleepy.py"
+    script.write_text("import time\ntime.sleep(60)\n")
+    with pytest.raises(TimeoutError, match="ran over 1.5 s"):
+        launch.run_job(script, ranks=2, timeout=1.5)
