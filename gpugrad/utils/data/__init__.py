@@ -1,5 +1,3 @@
 """gg.utils.data: loading data for training; ``DistributedSampler`` gives each rank its own shard."""
 
-from .distributed import DistributedSampler
-
-__all__ = ["DistributedSampler"]
+from .distributed import DistributedSampler  # noqa: F401
