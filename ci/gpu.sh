@@ -6,6 +6,7 @@
 #   2. ci/compile_kernels.sh (nvcc and NVRTC compile checks), when nvcc is installed
 #   3. the benchmarks, as JSON: python -m gpugrad.bench --json > $OUT_DIR/bench.json (when gpugrad.bench exists),
 #      and the static-graph table: python -m gpugrad.graph.bench > $OUT_DIR/graph-bench.txt
+#   4. the data-parallel example over NCCL, one rank per GPU (at most 2), when mpi4py is installed
 #
 # Usage: ci/gpu.sh            Environment: PYTHON (default .venv/bin/python, else python3),
 #                             OUT_DIR (default: ./gpu-results)
@@ -62,4 +63,15 @@ else
 fi
 echo "gpu.sh: python -m gpugrad.graph.bench > $out_dir/graph-bench.txt (compiled vs eager vs hand-written, CPU and GPU)"
 "$PYTHON" -m gpugrad.graph.bench | tee "$out_dir/graph-bench.txt"
+has_mpi="import importlib.util as u, sys; sys.exit(0 if u.find_spec('mpi4py') else 1)"
+if "$PYTHON" -c "$has_mpi" 2> /dev/null; then
+    ranks="$("$PYTHON" -c "import gpugrad as gg; print(min(2, gg.cuda.device_count()))")"
+    mpiexec="$(dirname "$PYTHON")/mpiexec"
+    [[ -x "$mpiexec" ]] || mpiexec=mpiexec
+    echo "gpu.sh: NCCL data-parallel example on $ranks rank(s)"
+    "$mpiexec" -n "$ranks" "$PYTHON" -m gpugrad.distributed examples/data_parallel.py --backend nccl --epochs 10 \
+        --out "$out_dir/data_parallel"
+else
+    echo "gpu.sh: NCCL example skipped: mpi4py is not installed (pip install -e '.[distributed]')"
+fi
 echo "gpu.sh: done; results in $out_dir"

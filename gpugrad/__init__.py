@@ -29,6 +29,7 @@ from . import profiler, viz  # noqa: E402 - optional layers over the tensor and 
 from . import graph  # noqa: E402
 from .graph import Graph, compile, cond, gradients, placeholder  # noqa: E402,A004 - gg.compile as in torch
 from .serialization import load, save  # noqa: E402
+from . import distributed, utils  # noqa: E402 - imports no MPI until init_process_group
 
 double, half, long = float64, float16, int64
 float = float32  # noqa: A001 - PyTorch's alias

@@ -239,6 +239,26 @@ class Tensor:
         self._hooks.append(hook)
         return _node._RemovableHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` each time a backward pass has accumulated into this leaf's ``.grad``.
+
+        The hook sees the updated ``.grad`` and returns nothing; it does not run for
+        ``gg.autograd.grad``, which accumulates nothing. DistributedDataParallel uses it
+        to reduce a gradient as soon as it is final.
+
+        Example:
+            >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad))
+            >>> h.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors; use register_hook for "
+                "the gradient flowing through this tensor"
+            )
+        return _node.accumulator_of(self).register_post_hook(hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see ``gpugrad.autograd.backward``."""
         _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)

@@ -25,6 +25,14 @@ Tensor = sum_to = None
 _grad_lock = threading.Lock()
 
 
+class _Callbacks(threading.local):
+    # one list per backward pass running on this thread, innermost last (a hook may start another backward)
+    stack = ()
+
+
+_callbacks = _Callbacks()
+
+
 def _bind() -> None:
     global Tensor, sum_to
     if Tensor is None:
@@ -86,6 +94,26 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the backward pass now running on this thread has finished.
+
+    PyTorch's ``Variable._execution_engine.queue_callback``: a hook that sees one
+    gradient at a time (``register_post_accumulate_grad_hook``) queues the work
+    that needs all of them, e.g. DistributedDataParallel waiting for its last
+    gradient buckets. Callbacks run in the order queued, after every gradient has
+    been accumulated, and may queue more; none run if the backward pass raises.
+
+    Raises:
+        RuntimeError: when no backward pass is running on this thread.
+
+    Example:
+        >>> w.register_post_accumulate_grad_hook(lambda p: queue_callback(lambda: print("done")))
+    """
+    if not _callbacks.stack:
+        raise RuntimeError("queue_callback(): no backward pass is running on this thread; call it from a hook")
+    _callbacks.stack[-1].append(callback)
+
+
 # ------------------------------------------------------------------ internals
 def _is_tensor(x) -> bool:
     return isinstance(x, Tensor)
@@ -136,13 +164,21 @@ def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     """Process the graph from ``roots``; return the gradients seen at the ``capture`` nodes."""
     previous = _state.enabled
     _state.enabled = bool(create_graph)
+    queued = []  # end-of-backward callbacks (queue_callback)
+    _callbacks.stack = _callbacks.stack + (queued,)
     try:
-        # backward formulas and accumulation call the array module directly: on CUDA they must run
-        # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
-        with roots[0][1].device.activate() if roots else contextlib.nullcontext():
-            return _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+        try:
+            # backward formulas and accumulation call the array module directly: on CUDA they must run
+            # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
+            with roots[0][1].device.activate() if roots else contextlib.nullcontext():
+                captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+        finally:
+            _state.enabled = previous
+        while queued:  # in order; a callback may queue another
+            queued.pop(0)()
+        return captured
     finally:
-        _state.enabled = previous
+        _callbacks.stack = _callbacks.stack[:-1]
 
 
 def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
@@ -170,6 +206,8 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
         if node.__class__ is AccumulateGrad:
             if capture is None and (accumulate_into is None or node in accumulate_into):
                 _accumulate(node.variable, g, create_graph)
+                if node._post_hooks:
+                    _run_post_hooks(node)
             continue
         if accumulate_into is not None and node in accumulate_into:
             _accumulate_nonleaf(accumulate_into[node], g)
@@ -213,6 +251,13 @@ def _run_hooks(hooks, g):
             )
         g = result
     return g
+
+
+def _run_post_hooks(node) -> None:
+    """``register_post_accumulate_grad_hook`` hooks: each gets the leaf, after its ``.grad`` is updated."""
+    leaf = node.variable
+    for hook in list(node._post_hooks):
+        hook(leaf)
 
 
 def _call_backward(node, g, retain_graph):

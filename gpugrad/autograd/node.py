@@ -96,8 +96,17 @@ class AccumulateGrad(Node):
     could read that leaf's ``.grad`` anyway).
     """
 
+    _post_hooks = None  # hooks run after the leaf's .grad is updated (set only when one is registered)
+
     def __init__(self, variable):
         self._variable = weakref.ref(variable)
+
+    def register_post_hook(self, hook):
+        """Run ``hook(leaf)`` after each accumulation into ``leaf.grad`` (see ``Tensor``'s method of that name)."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _RemovableHandle(self._post_hooks, hook)
 
     @property
     def variable(self):

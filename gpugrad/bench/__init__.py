@@ -12,6 +12,7 @@ Suites:
     elementwise  add/mul/exp throughput over sizes (GB/s)
     matmul       square float32 matmul over sizes (GFLOP/s)
     mlp          a 784-256-256-10 MLP training step with Adam
+    distributed  that MLP data-parallel on 2 MPI ranks, against 2 independent processes and PyTorch DDP (gloo)
 
 Example:
     >>> from gpugrad.bench import main

@@ -100,8 +100,9 @@ class OtherLoad:
         except (OSError, ValueError):
             return None
         busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)  # all but idle and iowait
-        own = os.times()
-        return time.perf_counter(), busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
+        own = os.times()  # children included: the distributed suite's mpiexec jobs are ours, not other load
+        ours = own.user + own.system + own.children_user + own.children_system
+        return time.perf_counter(), busy / os.sysconf("SC_CLK_TCK"), ours
 
     def cores(self) -> float | None:
         now = self._read()
