@@ -1,0 +1,103 @@
+"""Convolution layers: Conv1d and Conv2d."""
+
+from __future__ import annotations
+
+import math
+
+from ..creation import empty
+from ..tensor import Tensor
+from . import conv_functions as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class _ConvNd(Module):
+    """What Conv1d and Conv2d share: arguments, parameters (PyTorch's shapes and initialisation) and repr."""
+
+    _dims = 2
+    _function = None
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
+                             f"divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported by gpugrad; "
+                                      "only 'zeros' (pad the input yourself for other modes)")
+        if isinstance(padding, str) and padding not in ("same", "valid"):
+            raise ValueError(f"{name}: invalid padding string {padding!r}, should be one of ['valid', 'same']")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = F._pair(name, "kernel_size", kernel_size, self._dims)
+        self.stride = F._pair(name, "stride", stride, self._dims)
+        self.padding = padding if isinstance(padding, str) else F._pair(name, "padding", padding, self._dims)
+        self.dilation = F._pair(name, "dilation", dilation, self._dims)
+        if padding == "same" and any(s != 1 for s in self.stride):
+            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+        self.padding_mode = padding_mode
+        shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Parameter(empty(*shape, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's: weight ~ kaiming_uniform_(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias ~ U(+-1/sqrt(fan_in))."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._function(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                    self.groups)
+
+    def extra_repr(self) -> str:
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self._dims:
+            text += f", padding={self.padding if not isinstance(self.padding, str) else repr(self.padding)}"
+        if self.dilation != (1,) * self._dims:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) (or (C_in, H, W)); see ``F.conv2d``.
+
+    ``weight`` has shape (out_channels, in_channels / groups, kH, kW) and ``bias``
+    (out_channels,), initialised as PyTorch's. Only ``padding_mode="zeros"``.
+
+    Example:
+        >>> conv = gg.nn.Conv2d(1, 6, 5, padding=2)
+        >>> conv(gg.randn(8, 1, 28, 28)).shape
+        (8, 6, 28, 28)
+        >>> conv
+        Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))
+    """
+
+    _dims = 2
+    _function = staticmethod(F.conv2d)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) (or (C_in, L)); see ``F.conv1d``.
+
+    ``weight`` has shape (out_channels, in_channels / groups, k).
+
+    Example:
+        >>> gg.nn.Conv1d(3, 4, 3, padding="same")(gg.randn(2, 3, 10)).shape
+        (2, 4, 10)
+    """
+
+    _dims = 1
+    _function = staticmethod(F.conv1d)
