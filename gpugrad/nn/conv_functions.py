@@ -192,10 +192,10 @@ def _pool_spec(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
         raise ValueError(f"{op}(): kernel_size, stride and dilation must be positive, got kernel_size={kernel}, "
                          f"stride={stride}, dilation={dilation}")
-    for p, k, d in zip(pads, kernel, dilation):
-        if p < 0 or p > (d * (k - 1) + 1) // 2:
-            raise RuntimeError(f"{op}(): pad should be at most half of effective kernel size, but got pad={p}, "
-                               f"kernel_size={k} and dilation={d}")
+    for p, k in zip(pads, kernel):
+        if p < 0 or p > k // 2:  # PyTorch's rule (half of the kernel, whatever the dilation)
+            raise RuntimeError(f"{op}(): pad should be smaller than or equal to half of kernel size, but got "
+                               f"padding={pads} for kernel_size={kernel}")
     after = [_ceil_extra(x.shape[2 + a], kernel[a], stride[a], pads[a], dilation[a]) if ceil_mode else 0
              for a in (0, 1)]
     spec = WindowSpec(kernel, stride, dilation, tuple((p, p + e) for p, e in zip(pads, after)))
