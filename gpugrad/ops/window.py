@@ -7,6 +7,9 @@ over the windows, max pooling a max over the last two dimensions, average
 pooling a sum. The backward of unfolding is folding (each window's gradient
 added back where the window came from), and the backward of folding is
 unfolding, so everything built on these two is twice differentiable.
+Max pooling has its own pair (``WindowMax`` and ``ScatterToWinners``, each
+the other's backward), working on output-sized arrays only: NumPy walks
+arrays with tiny trailing window axes slowly.
 
 Only ``as_strided``, ``pad``, ``zeros``, slicing and ``+=`` are used on
 arrays, all of which CuPy has with NumPy's signatures, so one code path
@@ -14,6 +17,8 @@ serves both.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -34,6 +39,31 @@ class WindowSpec:
         return (padded - reach) // self.stride[axis] + 1
 
 
+def _windows_of(xp, x, spec: WindowSpec, pad_value=0):
+    """The (N, C, oH, oW, kH, kW) strided view of ``x`` padded by ``spec`` (arrays, not tensors)."""
+    oh, ow = spec.out_size(x.shape[2], 0), spec.out_size(x.shape[3], 1)
+    if any(spec.pads[0]) or any(spec.pads[1]):
+        x = xp.pad(x, ((0, 0), (0, 0)) + spec.pads, mode="constant", constant_values=pad_value)
+    (kh, kw), (sh, sw), (dh, dw) = spec.kernel, spec.stride, spec.dilation
+    s_n, s_c, s_h, s_w = x.strides
+    shape = x.shape[:2] + (oh, ow, kh, kw)
+    strides = (s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw)
+    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+
+
+def _offset_dtype(kernel: tuple):
+    """The smallest integer type that numbers a window's positions (int8 for the usual 2x2 or 3x3)."""
+    return np.int8 if kernel[0] * kernel[1] <= 127 else np.int32
+
+
+def _window_slice(spec: WindowSpec, i: int, j: int, out_size: tuple) -> tuple:
+    """The positions of the padded plane that window offset (i, j) covers, over all oH x oW windows."""
+    (sh, sw), (dh, dw) = spec.stride, spec.dilation
+    rows = slice(i * dh, i * dh + sh * (out_size[0] - 1) + 1, sh)
+    cols = slice(j * dw, j * dw + sw * (out_size[1] - 1) + 1, sw)
+    return slice(None), slice(None), rows, cols
+
+
 class UnfoldWindows(Function):
     """(N, C, H, W) -> (N, C, out_h, out_w, kernel_h, kernel_w): a strided view of the padded input.
 
@@ -49,16 +79,7 @@ class UnfoldWindows(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
-        spec = self.spec
-        if any(spec.pads[0]) or any(spec.pads[1]):
-            x = self.xp.pad(x, ((0, 0), (0, 0)) + spec.pads, mode="constant", constant_values=self.pad_value)
-        n, c, _, _ = x.shape
-        (kh, kw), (sh, sw), (dh, dw) = spec.kernel, spec.stride, spec.dilation
-        oh, ow = spec.out_size(self.in_shape[2], 0), spec.out_size(self.in_shape[3], 1)
-        s_n, s_c, s_h, s_w = x.strides
-        shape = (n, c, oh, ow, kh, kw)
-        strides = (s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw)
-        return self.xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+        return _windows_of(self.xp, x, self.spec, self.pad_value)
 
     def backward(self, gy):
         return FoldWindows(self.spec, self.in_shape)(gy)
@@ -81,16 +102,77 @@ class FoldWindows(Function):
         (top, bottom), (left, right) = spec.pads
         height, width = self.in_shape[2], self.in_shape[3]
         out = self.xp.zeros((n, c, height + top + bottom, width + left + right), dtype=windows.dtype)
-        (sh, sw), (dh, dw) = spec.stride, spec.dilation
         # one strided slice-add per kernel offset: kernel_h * kernel_w array ops, no per-window Python loop
         for i in range(kh):
-            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
             for j in range(kw):
-                out[:, :, rows, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += windows[:, :, :, :, i, j]
+                out[_window_slice(spec, i, j, (oh, ow))] += windows[:, :, :, :, i, j]
         return out[:, :, top : top + height, left : left + width]
 
     def backward(self, gy):
         return UnfoldWindows(self.spec)(gy)
+
+
+class WindowMax(Function):
+    """Max pooling of (N, C, H, W) -> (N, C, oH, oW); the gradient goes to one winner per window.
+
+    Forward is a running ``maximum`` over the kH*kW window offsets (NaN propagates, as in
+    PyTorch), then each window's winner is found as its first position equal to the
+    maximum (``chosen``, the offset in the window, row-major; PyTorch's first-max rule).
+    Given ``chosen``, the op instead picks those positions: that is the backward of
+    ``ScatterToWinners``, which is the backward of this, so max pooling is twice
+    differentiable. Everything works on output-sized arrays (kH*kW elementwise ops),
+    never on arrays with tiny trailing window axes, which NumPy walks slowly.
+    """
+
+    backward_name = "MaxPool2DWithIndicesBackward0"
+
+    def __init__(self, spec: WindowSpec, pad_value=0, chosen=None):
+        self.spec, self.pad_value, self.chosen = spec, pad_value, chosen
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        windows = _windows_of(self.xp, x, self.spec, self.pad_value)
+        kh, kw = self.spec.kernel
+        at = [windows[:, :, :, :, offset // kw, offset % kw] for offset in range(kh * kw)]
+        if self.chosen is not None:
+            out = self.xp.zeros(at[0].shape, dtype=x.dtype)
+            for offset, value in enumerate(at):
+                out = self.xp.where(self.chosen == offset, value, out)
+            return out
+        best = at[0].copy()
+        for value in at[1:]:
+            best = self.xp.maximum(best, value)
+        chosen = self.xp.zeros(best.shape, dtype=_offset_dtype(self.spec.kernel))
+        for offset in range(kh * kw - 1, 0, -1):  # backwards, so the first equal position is the last written
+            chosen = self.xp.where(at[offset] == best, offset, chosen).astype(chosen.dtype, copy=False)
+        self.chosen = chosen
+        return best
+
+    def backward(self, gy):
+        return ScatterToWinners(self.spec, self.chosen, self.in_shape)(gy)
+
+
+class ScatterToWinners(Function):
+    """(N, C, oH, oW) -> (N, C, H, W): each value added at its window's winner (max pooling's backward)."""
+
+    backward_name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    def __init__(self, spec: WindowSpec, chosen, in_shape: tuple):
+        self.spec, self.chosen, self.in_shape = spec, chosen, tuple(in_shape)
+
+    def forward(self, gy):
+        spec, xp = self.spec, self.xp
+        (top, bottom), (left, right) = spec.pads
+        height, width = self.in_shape[2], self.in_shape[3]
+        out = xp.zeros(self.in_shape[:2] + (height + top + bottom, width + left + right), dtype=gy.dtype)
+        kh, kw = spec.kernel
+        for offset in range(kh * kw):
+            target = _window_slice(spec, offset // kw, offset % kw, gy.shape[2:])
+            out[target] += xp.where(self.chosen == offset, gy, 0)
+        return out[:, :, top : top + height, left : left + width]
+
+    def backward(self, ggx):
+        return WindowMax(self.spec, chosen=self.chosen)(ggx)
 
 
 def unfold_windows(x: Tensor, spec: WindowSpec, pad_value=0) -> Tensor:
