@@ -12,6 +12,7 @@ Suites:
     elementwise  add/mul/exp throughput over sizes (GB/s)
     matmul       square float32 matmul over sizes (GFLOP/s)
     mlp          a 784-256-256-10 MLP training step with Adam
+    lenet        a LeNet-5 training step (conv, pool, SGD) on a 64 x 1 x 28 x 28 batch
 
 Example:
     >>> from gpugrad.bench import main

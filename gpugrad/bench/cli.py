@@ -12,14 +12,14 @@ import argparse
 import gc
 import sys
 
-from . import chain, curvefit, elementwise, matmul, mlp, tiny
+from . import chain, curvefit, elementwise, lenet, matmul, mlp, tiny
 from .common import Config, available_devices, find_libraries
 from .output import Progress, plot, suite_table
 from .report import OtherLoad, device_report, format_device_report, load_warning
 from .results import SuiteRun, add_ratios, results_dict, write_json
 from .timing import run_case
 
-SUITES = {module.SUITE.name: module.SUITE for module in (tiny, curvefit, chain, elementwise, matmul, mlp)}
+SUITES = {module.SUITE.name: module.SUITE for module in (tiny, curvefit, chain, elementwise, matmul, mlp, lenet)}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
