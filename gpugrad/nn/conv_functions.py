@@ -1,8 +1,8 @@
 """Convolution and pooling as functions: ``F.conv1d``, ``F.conv2d``, ``F.max_pool2d``, ``F.avg_pool2d``,
 ``F.adaptive_avg_pool2d``, ``F.unfold`` and ``F.fold``.
 
-All are built on one primitive, the sliding windows of ``gpugrad.ops.window``
-(a strided view, folded back in backward), plus ordinary differentiable ops:
+All are built on the sliding windows of ``gpugrad.ops.window`` (copied out in
+im2col's layout, folded back in backward), plus ordinary differentiable ops:
 a convolution is a matmul over the windows, max pooling a max over each
 window, average pooling a sum divided by the window's count. So the same code
 runs on NumPy and CuPy, and gradients (and double backward) come from the
@@ -101,16 +101,15 @@ def _convolve(op: str, x: Tensor, weight: Tensor, bias, stride: tuple, padding, 
     """The batched 2-D convolution: per group, weight (C_out/G, K) times window columns (K, N*oH*oW).
 
     Columns are laid out as PyTorch's im2col, (C*kH*kW, N*oH*oW): the copy that makes them
-    reads whole rows of the input, and the output comes out channel-major, so the
-    next layer's copy reads whole rows again (measured ~2x faster than rows of windows).
+    moves whole rows of the input (measured ~2x faster than copying rows of windows).
     """
     _check_conv_operands(op, x, weight, bias, groups)
     out_channels, kernel = weight.shape[0], weight.shape[2:]
     spec = WindowSpec(kernel, stride, dilation, _conv_pads(op, padding, kernel, stride, dilation))
     _check_fits(op, x, spec)
-    windows = unfold_windows(x, spec)  # (N, C, oH, oW, kH, kW), a view
-    n, channels, oh, ow, kh, kw = windows.shape
-    columns = windows.permute(1, 4, 5, 0, 2, 3).reshape(groups, channels // groups * kh * kw, n * oh * ow)
+    windows = unfold_windows(x, spec)  # (C, kH, kW, N, oH, oW)
+    channels, kh, kw, n, oh, ow = windows.shape
+    columns = windows.reshape(groups, channels // groups * kh * kw, n * oh * ow)
     out = matmul(weight.reshape(groups, out_channels // groups, -1), columns).reshape(out_channels, n, oh, ow)
     if bias is not None:
         out = out + bias.reshape(out_channels, 1, 1, 1)
@@ -263,7 +262,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """
     x, unbatched = _check_input("avg_pool2d", input, 2)
     spec = _pool_spec("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    sums = unfold_windows(x, spec).sum(dim=(-2, -1))
+    sums = unfold_windows(x, spec).sum(dim=(1, 2)).permute(1, 0, 2, 3)
     if divisor_override:
         out = sums / divisor_override
     else:
@@ -331,8 +330,8 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
                       _pair("unfold", "dilation", dilation), tuple((p, p) for p in _pair("unfold", "padding", padding)))
     _check_fits("unfold", x, spec)
     windows = unfold_windows(x, spec)
-    n, c, oh, ow, kh, kw = windows.shape
-    out = windows.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+    c, kh, kw, n, oh, ow = windows.shape
+    out = windows.permute(3, 0, 1, 2, 4, 5).reshape(n, c * kh * kw, oh * ow)
     return out.squeeze(0) if unbatched else out
 
 
@@ -358,6 +357,6 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
             f"{spec.kernel}, dilation={spec.dilation}, padding={spec.pads[0][0], spec.pads[1][0]}, "
             f"stride={spec.stride}; got {list(input.shape)}"
         )
-    windows = x.reshape(n, rows // (kh * kw), kh, kw, oh, ow).permute(0, 1, 4, 5, 2, 3)
+    windows = x.reshape(n, rows // (kh * kw), kh, kw, oh, ow).permute(1, 2, 3, 0, 4, 5)
     out = fold_windows(windows, spec, (n, rows // (kh * kw)) + size)
     return out.squeeze(0) if unbatched else out

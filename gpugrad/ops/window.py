@@ -1,19 +1,18 @@
 """Sliding windows over the last two dimensions: the primitive under convolution and pooling.
 
-``unfold_windows(x, ...)`` turns an (N, C, H, W) tensor into its windows,
-(N, C, out_h, out_w, kernel_h, kernel_w), as a strided view of the (padded)
-input: no copy until a consumer reshapes it. Convolution is then one matmul
-over the windows, max pooling a max over the last two dimensions, average
-pooling a sum. The backward of unfolding is folding (each window's gradient
+``unfold_windows(x, spec)`` copies the windows of an (N, C, H, W) tensor into
+im2col's layout, (C, kernel_h, kernel_w, N, out_h, out_w): one strided slice of
+the padded input per kernel offset, so each copy moves whole rows. Convolution is
+then one matmul (the first three axes are the weight's), average pooling a sum
+over axes 1 and 2. The backward of unfolding is folding (each window's gradient
 added back where the window came from), and the backward of folding is
 unfolding, so everything built on these two is twice differentiable.
-Max pooling has its own pair (``WindowMax`` and ``ScatterToWinners``, each
-the other's backward), working on output-sized arrays only: NumPy walks
-arrays with tiny trailing window axes slowly.
+Max pooling has its own pair (``WindowMax`` and ``ScatterToWinners``, each the
+other's backward), working on output-sized arrays only.
 
-Only ``as_strided``, ``pad``, ``zeros``, slicing and ``+=`` are used on
-arrays, all of which CuPy has with NumPy's signatures, so one code path
-serves both.
+Only ``pad``, ``zeros``/``empty``, basic slicing, ``maximum``, ``where`` and
+``+=`` touch arrays: CuPy has them all with NumPy's signatures (one code path),
+and the static-graph tracer records them (no ``as_strided``, which reads raw memory).
 """
 
 from __future__ import annotations
@@ -39,16 +38,10 @@ class WindowSpec:
         return (padded - reach) // self.stride[axis] + 1
 
 
-def _windows_of(xp, x, spec: WindowSpec, pad_value=0):
-    """The (N, C, oH, oW, kH, kW) strided view of ``x`` padded by ``spec`` (arrays, not tensors)."""
-    oh, ow = spec.out_size(x.shape[2], 0), spec.out_size(x.shape[3], 1)
+def _padded(xp, x, spec: WindowSpec, pad_value=0):
     if any(spec.pads[0]) or any(spec.pads[1]):
-        x = xp.pad(x, ((0, 0), (0, 0)) + spec.pads, mode="constant", constant_values=pad_value)
-    (kh, kw), (sh, sw), (dh, dw) = spec.kernel, spec.stride, spec.dilation
-    s_n, s_c, s_h, s_w = x.strides
-    shape = x.shape[:2] + (oh, ow, kh, kw)
-    strides = (s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw)
-    return xp.lib.stride_tricks.as_strided(x, shape=shape, strides=strides)
+        return xp.pad(x, ((0, 0), (0, 0)) + spec.pads, mode="constant", constant_values=pad_value)
+    return x
 
 
 def _offset_dtype(kernel: tuple):
@@ -57,21 +50,23 @@ def _offset_dtype(kernel: tuple):
 
 
 def _window_slice(spec: WindowSpec, i: int, j: int, out_size: tuple) -> tuple:
-    """The positions of the padded plane that window offset (i, j) covers, over all oH x oW windows."""
+    """The positions of the padded plane that kernel offset (i, j) covers, over all oH x oW windows."""
     (sh, sw), (dh, dw) = spec.stride, spec.dilation
     rows = slice(i * dh, i * dh + sh * (out_size[0] - 1) + 1, sh)
     cols = slice(j * dw, j * dw + sw * (out_size[1] - 1) + 1, sw)
     return slice(None), slice(None), rows, cols
 
 
-class UnfoldWindows(Function):
-    """(N, C, H, W) -> (N, C, out_h, out_w, kernel_h, kernel_w): a strided view of the padded input.
+def _out_size(spec: WindowSpec, in_shape: tuple) -> tuple:
+    return spec.out_size(in_shape[2], 0), spec.out_size(in_shape[3], 1)
 
-    ``pad_value`` fills the padding (0 for convolution and average pooling,
-    the lowest value for max pooling); padding never receives gradient.
+
+class UnfoldWindows(Function):
+    """(N, C, H, W) -> (C, kH, kW, N, oH, oW): every window, in im2col's layout.
+
+    ``pad_value`` fills the padding; padding never receives gradient.
     """
 
-    view_of_input = True  # the windows read the input's memory: an in-place change must invalidate both
     backward_name = "Im2ColBackward0"
 
     def __init__(self, spec: WindowSpec, pad_value=0):
@@ -79,14 +74,21 @@ class UnfoldWindows(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return _windows_of(self.xp, x, self.spec, self.pad_value)
+        spec = self.spec
+        (kh, kw), out_size = spec.kernel, _out_size(spec, x.shape)
+        channels_first = _padded(self.xp, x, spec, self.pad_value).transpose(1, 0, 2, 3)  # a view
+        out = self.xp.empty((x.shape[1], kh, kw, x.shape[0]) + out_size, dtype=x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, i, j] = channels_first[_window_slice(spec, i, j, out_size)]
+        return out
 
     def backward(self, gy):
         return FoldWindows(self.spec, self.in_shape)(gy)
 
 
 class FoldWindows(Function):
-    """(N, C, out_h, out_w, kernel_h, kernel_w) -> (N, C, H, W): each window added back where it came from.
+    """(C, kH, kW, N, oH, oW) -> (N, C, H, W): each window added back where it came from.
 
     Overlapping windows sum; what falls on the padding is dropped.
     """
@@ -98,15 +100,14 @@ class FoldWindows(Function):
 
     def forward(self, windows):
         spec = self.spec
-        n, c, oh, ow, kh, kw = windows.shape
+        channels, kh, kw, n, oh, ow = windows.shape
         (top, bottom), (left, right) = spec.pads
         height, width = self.in_shape[2], self.in_shape[3]
-        out = self.xp.zeros((n, c, height + top + bottom, width + left + right), dtype=windows.dtype)
-        # one strided slice-add per kernel offset: kernel_h * kernel_w array ops, no per-window Python loop
-        for i in range(kh):
+        out = self.xp.zeros((channels, n, height + top + bottom, width + left + right), dtype=windows.dtype)
+        for i in range(kh):  # one strided slice-add per kernel offset, no per-window Python loop
             for j in range(kw):
-                out[_window_slice(spec, i, j, (oh, ow))] += windows[:, :, :, :, i, j]
-        return out[:, :, top : top + height, left : left + width]
+                out[_window_slice(spec, i, j, (oh, ow))] += windows[:, i, j]
+        return out[:, :, top : top + height, left : left + width].transpose(1, 0, 2, 3)
 
     def backward(self, gy):
         return UnfoldWindows(self.spec)(gy)
@@ -131,9 +132,9 @@ class WindowMax(Function):
 
     def forward(self, x):
         self.in_shape = x.shape
-        windows = _windows_of(self.xp, x, self.spec, self.pad_value)
+        padded, out_size = _padded(self.xp, x, self.spec, self.pad_value), _out_size(self.spec, x.shape)
         kh, kw = self.spec.kernel
-        at = [windows[:, :, :, :, offset // kw, offset % kw] for offset in range(kh * kw)]
+        at = [padded[_window_slice(self.spec, offset // kw, offset % kw, out_size)] for offset in range(kh * kw)]
         if self.chosen is not None:
             out = self.xp.zeros(at[0].shape, dtype=x.dtype)
             for offset, value in enumerate(at):
@@ -143,7 +144,7 @@ class WindowMax(Function):
         for value in at[1:]:
             best = self.xp.maximum(best, value)
         chosen = self.xp.zeros(best.shape, dtype=_offset_dtype(self.spec.kernel))
-        for offset in range(kh * kw - 1, 0, -1):  # backwards, so the first equal position is the last written
+        for offset in range(kh * kw - 1, -1, -1):  # backwards, so the first equal position is the last written
             chosen = self.xp.where(at[offset] == best, offset, chosen).astype(chosen.dtype, copy=False)
         self.chosen = chosen
         return best
@@ -176,10 +177,10 @@ class ScatterToWinners(Function):
 
 
 def unfold_windows(x: Tensor, spec: WindowSpec, pad_value=0) -> Tensor:
-    """The windows of a 4-D tensor, (N, C, out_h, out_w, kernel_h, kernel_w); see ``UnfoldWindows``."""
+    """The windows of a 4-D tensor, (C, kernel_h, kernel_w, N, out_h, out_w); see ``UnfoldWindows``."""
     return UnfoldWindows(spec, pad_value)(x)
 
 
 def fold_windows(windows: Tensor, spec: WindowSpec, in_shape: tuple) -> Tensor:
-    """Sum 6-D windows back into an (N, C, H, W) tensor of ``in_shape``; see ``FoldWindows``."""
+    """Sum 6-D windows (C, kH, kW, N, oH, oW) back into an (N, C, H, W) tensor of ``in_shape``."""
     return FoldWindows(spec, in_shape)(windows)

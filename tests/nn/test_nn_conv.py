@@ -184,3 +184,28 @@ def test_conv_layer_moves_with_to_and_runs_on_the_device(device):
 def test_conv_refuses_operands_on_two_devices():
     with pytest.raises(RuntimeError, match="input is on cuda:0 but weight is on cpu"):
         nn.Conv2d(2, 3, 3)(gg.randn(1, 2, 5, 5, device="cuda"))
+
+
+def test_a_conv_net_training_step_compiles_to_the_same_numbers():
+    """Convolution and pooling trace into gg.compile's static graph (no raw-memory views such as as_strided)."""
+    def make():
+        gg.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(3, 2, 2, groups=1),
+                              nn.AvgPool2d(2, ceil_mode=True), nn.Flatten(), nn.Linear(2 * 2 * 2, 3))
+        return model, gg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(model, optimizer, x, y):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x), y)  # (cross_entropy's target range check reads values, so it does not trace)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    eager, compiled = make(), make()
+    compiled_step = gg.compile(lambda x, y: step(*compiled, x, y))
+    for seed in range(3):
+        gg.manual_seed(10 + seed)
+        x, y = gg.randn(4, 1, 8, 8), gg.randn(4, 3)
+        np.testing.assert_allclose(compiled_step(x, y).item(), step(*eager, x, y).item(), rtol=1e-5)
+    for mine, reference in zip(compiled[0].parameters(), eager[0].parameters()):
+        np.testing.assert_allclose(mine.detach().numpy(), reference.detach().numpy(), rtol=1e-5, atol=1e-6)
