@@ -9,6 +9,7 @@ implementation, so all of them compute the same thing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Callable
@@ -160,6 +161,19 @@ def torch_threads(torch, count: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def torch_impl(device: str, libs: Libraries, step, threads: int | None = None) -> Impl:
+    """PyTorch's ``step`` as "torch" (its default thread count) or, with ``threads``, "torch-1t" on that many."""
+    torch = libs.torch
+    if threads is None:
+        return impl_with_sync("torch", device, libs, step=step, note=_threads(torch.get_num_threads()))
+    context = functools.partial(torch_threads, torch, threads)
+    return impl_with_sync("torch-1t", device, libs, step=step, context=context, note=_threads(threads))
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread" + ("" if count == 1 else "s")
 
 
 def impl_with_sync(impl_name: str, device: str, libs: Libraries, **fields) -> Impl:

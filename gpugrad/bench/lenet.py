@@ -16,14 +16,13 @@ All start from the same weights (drawn once with NumPy, PyTorch's default ranges
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
 import gpugrad as gg
 
-from .common import Config, Suite, add_case, impl_with_sync, to_raw, torch_threads, xp_for
+from .common import Config, Suite, add_case, impl_with_sync, to_raw, torch_impl, xp_for
 
 BATCH, TEST_BATCH, LR = 64, 4, 0.01
 # (name, weight shape) in the order of the layers; biases have the weight's first dimension
@@ -150,60 +149,41 @@ def build_raw(device, libs, batch_size=BATCH):
     return impl_with_sync("raw", device, libs, step=step, note="hand-written forward, backward and SGD (im2col)")
 
 
-# ------------------------------------------------------------------ gpugrad and PyTorch
-def gg_model(device):
-    """gpugrad's LeNet-5 holding the shared initial weights."""
-    model = lenet(gg.nn)
+# ------------------------------------------------------------------ gpugrad and PyTorch: one script, two libraries
+def model_for(lib, device):
+    """LeNet-5 in ``lib`` (gpugrad or torch) holding the shared initial weights, on ``device``."""
+    model = lenet(lib.nn)
     arrays = init_params()
-    for i, layer in enumerate(_learnable(model)):
-        layer.weight.array[...] = arrays[2 * i]
-        layer.bias.array[...] = arrays[2 * i + 1]
+    with lib.no_grad():
+        for i, layer in enumerate(_learnable(model)):
+            layer.weight.copy_(lib.tensor(arrays[2 * i]))
+            layer.bias.copy_(lib.tensor(arrays[2 * i + 1]))
     return model.to(device)
+
+
+def training_step(lib, device, batch_size):
+    """The step a PyTorch user writes, for ``lib`` = gpugrad or torch."""
+    model = model_for(lib, device)
+    optimizer = lib.optim.SGD(model.parameters(), lr=LR)
+    x_np, labels_np = batch(batch_size)
+    x, labels = lib.tensor(x_np, device=device), lib.tensor(labels_np, device=device)
+
+    def step():
+        optimizer.zero_grad()
+        loss = lib.nn.functional.cross_entropy(model(x), labels)
+        loss.backward()
+        optimizer.step()
+
+    return step
 
 
 def build_gg(device, libs, batch_size=BATCH):
-    model = gg_model(device)
-    optimizer = gg.optim.SGD(model.parameters(), lr=LR)
-    x_np, labels_np = batch(batch_size)
-    x, labels = gg.tensor(x_np, device=device), gg.tensor(labels_np, device=device)
-
-    def step():
-        optimizer.zero_grad()
-        loss = gg.nn.functional.cross_entropy(model(x), labels)
-        loss.backward()
-        optimizer.step()
-
-    return impl_with_sync("gpugrad", device, libs, step=step, note="gg.nn.Conv2d/MaxPool2d/Linear + gg.optim.SGD")
-
-
-def torch_model(torch, device):
-    model = lenet(torch.nn)
-    arrays = init_params()
-    with torch.no_grad():
-        for i, layer in enumerate(_learnable(model)):
-            layer.weight.copy_(torch.from_numpy(arrays[2 * i]))
-            layer.bias.copy_(torch.from_numpy(arrays[2 * i + 1]))
-    return model.to(device)
+    return impl_with_sync("gpugrad", device, libs, step=training_step(gg, device, batch_size),
+                          note="gg.nn.Conv2d/MaxPool2d/Linear + gg.optim.SGD")
 
 
 def build_torch(device, libs, threads: int | None = None, batch_size=BATCH):
-    torch = libs.torch
-    model = torch_model(torch, device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    x_np, labels_np = batch(batch_size)
-    x, labels = torch.tensor(x_np, device=device), torch.tensor(labels_np, device=device)
-
-    def step():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), labels)
-        loss.backward()
-        optimizer.step()
-
-    if threads is None:
-        count = torch.get_num_threads()
-        return impl_with_sync("torch", device, libs, step=step, note=f"{count} thread" + "s" * (count != 1))
-    context = functools.partial(torch_threads, torch, threads)
-    return impl_with_sync("torch-1t", device, libs, step=step, context=context, note="1 thread")
+    return torch_impl(device, libs, training_step(libs.torch, device, batch_size), threads)
 
 
 def cases(config: Config, devices, libs) -> list:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
-from ..creation import empty
 from ..tensor import Tensor
 from . import conv_functions as F
 from . import init
+from .linear import add_weight_and_bias
 from .module import Module
-from .parameter import Parameter
 
 
 class _ConvNd(Module):
@@ -38,21 +35,10 @@ class _ConvNd(Module):
         if padding == "same" and any(s != 1 for s in self.stride):
             raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
         self.padding_mode = padding_mode
-        shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(empty(*shape, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_channels, in_channels // groups) + self.kernel_size, bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        """PyTorch's: weight ~ kaiming_uniform_(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias ~ U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_defaults_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return type(self)._function(input, self.weight, self.bias, self.stride, self.padding, self.dilation,

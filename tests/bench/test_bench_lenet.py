@@ -13,7 +13,7 @@ def test_hand_written_gradients_match_autograd():
     x_np, labels_np = lenet.batch(4)
     params = [p.astype(np.float64) for p in lenet.init_params()]
     loss, grads = lenet.raw_loss_and_grads(np, params, x_np.astype(np.float64), labels_np)
-    model = lenet.gg_model("cpu").to(gg.float64)
+    model = lenet.model_for(gg, "cpu").to(gg.float64)
     ours = gg.nn.functional.cross_entropy(model(gg.tensor(x_np.astype(np.float64))), gg.tensor(labels_np))
     ours.backward()
     assert ours.item() == pytest.approx(float(loss), rel=1e-12)
@@ -24,7 +24,7 @@ def test_hand_written_gradients_match_autograd():
 
 def test_gpugrad_and_torch_models_train_alike():
     torch = pytest.importorskip("torch")
-    model, reference = lenet.gg_model("cpu"), lenet.torch_model(torch, "cpu")
+    model, reference = lenet.model_for(gg, "cpu"), lenet.model_for(torch, "cpu")
     optimizer = gg.optim.SGD(model.parameters(), lr=lenet.LR)
     reference_optimizer = torch.optim.SGD(reference.parameters(), lr=lenet.LR)
     x_np, labels_np = lenet.batch(4)
