@@ -25,7 +25,10 @@ from ..ops.linalg import matmul
 from ..ops.window import WindowMax, WindowSpec, fold_windows, unfold_windows
 from ..tensor import Tensor
 
-__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "conv1d", "conv2d", "fold", "max_pool2d", "unfold"]
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "fold", "max_pool1d",
+    "max_pool2d", "unfold",
+]
 
 
 def _pair(op: str, name: str, value, count: int = 2) -> tuple:
@@ -315,6 +318,58 @@ def _averaging_matrix(size: int, out: int, like: Tensor) -> Tensor:
         start, end = (i * size) // out, -(-((i + 1) * size) // out)
         matrix[i, start:end] = 1.0 / (end - start)
     return Tensor._make(like.device.put(matrix), like.device)
+
+
+# ----------------------------------------------------------- 1-D pooling: 2-D pooling over a height of 1
+def _as_2d(op: str, name: str, value, fill: int):
+    """A 1-D pooling argument as its 2-D form with a leading ``fill`` (None stays None)."""
+    return None if value is None else (fill,) + _pair(op, name, value, 1)
+
+
+def _pool1d(op: str, pool2d, input: Tensor, *args):
+    x, unbatched = _check_input(op, input, 1)
+    out = pool2d(x.unsqueeze(2), *args)
+    out = tuple(o.squeeze(2) for o in out) if isinstance(out, tuple) else out.squeeze(2)
+    if unbatched:
+        out = tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+    return out
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """``max_pool2d`` over (N, C, L) (or (C, L)); indices index into L.
+
+    Example:
+        >>> F.max_pool1d(gg.randn(2, 3, 10), 2).shape
+        (2, 3, 5)
+    """
+    op = "max_pool1d"
+    return _pool1d(op, max_pool2d, input, _as_2d(op, "kernel_size", kernel_size, 1), _as_2d(op, "stride", stride, 1),
+                   _as_2d(op, "padding", padding, 0), _as_2d(op, "dilation", dilation, 1), ceil_mode, return_indices)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """``avg_pool2d`` over (N, C, L) (or (C, L)).
+
+    Example:
+        >>> F.avg_pool1d(gg.randn(2, 3, 10), 3, 2, 1).shape
+        (2, 3, 5)
+    """
+    op = "avg_pool1d"
+    return _pool1d(op, avg_pool2d, input, _as_2d(op, "kernel_size", kernel_size, 1), _as_2d(op, "stride", stride, 1),
+                   _as_2d(op, "padding", padding, 0), ceil_mode, count_include_pad)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """``adaptive_avg_pool2d`` over (N, C, L) (or (C, L)) to length ``output_size``.
+
+    Example:
+        >>> F.adaptive_avg_pool1d(gg.randn(2, 3, 10), 4).shape
+        (2, 3, 4)
+    """
+    size = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    return _pool1d("adaptive_avg_pool1d", adaptive_avg_pool2d, input, (1, size))
 
 
 # ----------------------------------------------------------- PyTorch's im2col / col2im

@@ -20,17 +20,20 @@ from ..ops import linalg as _linalg
 from ..ops import reduction as _red
 from ..ops.elementwise import gelu, leaky_relu, relu, sigmoid, softplus, tanh, where
 from ..tensor import Tensor
-from .conv_functions import adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, fold, max_pool2d, unfold
+from .conv_functions import (
+    adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
+    unfold,
+)
 from .loss_functions import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
     nll_loss,
 )
 
 __all__ = [
-    "adaptive_avg_pool2d", "avg_pool2d", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d",
-    "conv2d", "cross_entropy", "dropout", "embedding", "fold", "gelu", "huber_loss", "l1_loss", "layer_norm",
-    "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid",
-    "silu", "softmax", "softplus", "tanh", "unfold",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout", "embedding", "fold", "gelu",
+    "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool1d", "max_pool2d",
+    "mse_loss", "nll_loss", "one_hot", "relu", "sigmoid", "silu", "softmax", "softplus", "tanh", "unfold",
 ]
 
 

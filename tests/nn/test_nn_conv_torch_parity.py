@@ -91,6 +91,22 @@ def test_adaptive_avg_pool2d(size, out):
     check(lambda t: F.adaptive_avg_pool2d(t, out), lambda t: TF.adaptive_avg_pool2d(t, out), [normal(2, 3, *size)])
 
 
+POOL1D = [{"kernel_size": 2}, {"kernel_size": 3, "stride": 2, "padding": 1}, {"kernel_size": 2, "stride": 3,
+                                                                                   "ceil_mode": True}]
+
+
+@pytest.mark.parametrize("kwargs", POOL1D)
+def test_1d_pooling(kwargs):
+    x = normal(2, 3, 11)
+    check(lambda t: F.max_pool1d(t, **kwargs), lambda t: TF.max_pool1d(t, **kwargs), [x])
+    check(lambda t: F.avg_pool1d(t, **kwargs), lambda t: TF.avg_pool1d(t, **kwargs), [x])
+    _, ours = F.max_pool1d(gg.tensor(x), return_indices=True, **kwargs)
+    _, theirs = TF.max_pool1d(torch.tensor(x), return_indices=True, **kwargs)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    check(lambda t: F.adaptive_avg_pool1d(t, 4), lambda t: TF.adaptive_avg_pool1d(t, 4), [x])
+    check(lambda t: F.max_pool1d(t, **kwargs), lambda t: TF.max_pool1d(t, **kwargs), [normal(3, 11)])  # unbatched
+
+
 @pytest.mark.parametrize("kwargs", [{"kernel_size": 2}, {"kernel_size": (2, 3), "dilation": (1, 2), "padding": 1,
                                                          "stride": 2}])
 def test_unfold_and_fold(kwargs):
@@ -117,11 +133,16 @@ def test_conv_layers_have_pytorchs_parameters(layer, args):
     assert float(ours.weight.abs().max()) <= 1 / np.sqrt(fan_in)
 
 
-@pytest.mark.parametrize("layer, args", [("MaxPool2d", (3, 2, 1)), ("AvgPool2d", (2,)), ("AdaptiveAvgPool2d", ((2, 3),))])
-def test_pooling_layers_repr_and_values(layer, args):
+@pytest.mark.parametrize("layer, args, shape", [
+    ("MaxPool2d", (3, 2, 1), (2, 3, 8, 9)), ("AvgPool2d", (2,), (2, 3, 8, 9)),
+    ("AdaptiveAvgPool2d", ((2, 3),), (2, 3, 8, 9)), ("MaxPool1d", (3, 2, 1), (2, 3, 9)),
+    ("AvgPool1d", (3, 2, 1), (2, 3, 9)), ("AdaptiveAvgPool1d", (4,), (2, 3, 9)),
+])
+def test_pooling_layers_repr_and_values(layer, args, shape):
     ours, theirs = getattr(nn, layer)(*args), getattr(torch.nn, layer)(*args)
     assert repr(ours) == repr(theirs)
-    x = normal(2, 3, 8, 9)
+    assert not isinstance(ours, (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)) or layer.endswith("2d")
+    x = normal(*shape)
     np.testing.assert_allclose(ours(gg.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12)
 
 
