@@ -240,6 +240,7 @@ def _plane_indices(offsets, spec: WindowSpec, width: int, device) -> Tensor:
     """Offsets within each window (row-major over kH*kW) as flat indices into the unpadded H*W plane."""
     xp = device.xp
     kw = spec.kernel[1]
+    offsets = offsets.astype(dtypes.int64.np)  # they come as int8: offset * dilation could overflow it
     oh, ow = offsets.shape[-2:]
     row_start = xp.arange(oh).reshape(oh, 1) * spec.stride[0] - spec.pads[0][0]
     col_start = xp.arange(ow).reshape(1, ow) * spec.stride[1] - spec.pads[1][0]

@@ -74,6 +74,13 @@ def test_max_pool2d(kwargs):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+def test_max_pool2d_indices_with_a_large_dilation():
+    x = normal(1, 1, 200, 200)
+    _, ours = F.max_pool2d(gg.tensor(x), 12, stride=20, dilation=17, return_indices=True)
+    _, theirs = TF.max_pool2d(torch.tensor(x), 12, stride=20, dilation=17, return_indices=True)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 @pytest.mark.parametrize("kwargs", POOL)
 @pytest.mark.parametrize("count_include_pad", [True, False])
 def test_avg_pool2d(kwargs, count_include_pad):
