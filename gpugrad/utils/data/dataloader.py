@@ -20,7 +20,7 @@ import numpy as np
 from ... import creation, dtypes
 from ...ops.shape import stack
 from ...tensor import Tensor, tensor
-from .dataset import IterableDataset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
@@ -161,10 +161,18 @@ class DataLoader:
         return (self._fetch(indices) for indices in self.batch_sampler)
 
     def _fetch(self, indices: list):
-        """One batch. A TensorDataset with the default collate is indexed once per tensor, not once per sample:
-        the same batch as stacking the samples (``[x[indices], y[indices]]``), in two ops instead of ~3 per sample."""
-        if type(self.dataset) is TensorDataset and self.collate_fn is default_collate:
-            return [t[list(indices)] for t in self.dataset.tensors]
+        """One batch of samples, collated.
+
+        A TensorDataset (or a Subset of one, as ``random_split`` makes) with the default
+        collate is indexed once per tensor: the same batch as stacking the samples
+        (``[x[indices], y[indices]]``) in two ops instead of about three per sample.
+        """
+        if self.collate_fn is default_collate:
+            dataset, indices = self.dataset, list(indices)
+            while type(dataset) is Subset:
+                dataset, indices = dataset.dataset, [dataset.indices[i] for i in indices]
+            if type(dataset) is TensorDataset:
+                return [t[indices] for t in dataset.tensors]
         if hasattr(self.dataset, "__getitems__"):
             return self.collate_fn(self.dataset.__getitems__(indices))
         return self.collate_fn([self.dataset[i] for i in indices])

@@ -9,7 +9,7 @@ import pytest
 
 import gpugrad as gg
 from gpugrad.utils.data import (
-    BatchSampler, DataLoader, Dataset, IterableDataset, SequentialSampler, TensorDataset, default_collate,
+    BatchSampler, DataLoader, Dataset, IterableDataset, SequentialSampler, Subset, TensorDataset, default_collate,
 )
 
 Point = namedtuple("Point", "x y")
@@ -48,9 +48,12 @@ def test_batches_of_a_tensor_dataset_in_order(device):
     assert batches[0][0].device == gg.device(device)
 
 
-def test_the_tensor_dataset_shortcut_gives_what_stacking_samples_gives():
+@pytest.mark.parametrize("subset", [False, True], ids=["tensor-dataset", "subset-of-subset"])
+def test_the_tensor_dataset_shortcut_gives_what_stacking_samples_gives(subset):
     data = TensorDataset(gg.randn(6, 2), gg.arange(6))
-    indices = [4, 1, 5]
+    if subset:
+        data = Subset(Subset(data, [5, 4, 3, 2, 1]), [0, 2, 4, 3])
+    indices = [3, 1, 2]
     fast = DataLoader(data)._fetch(indices)
     slow = default_collate([data[i] for i in indices])
     for a, b in zip(fast, slow):
