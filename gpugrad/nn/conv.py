@@ -47,7 +47,7 @@ class _ConvNd(Module):
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * self._dims:
-            text += f", padding={self.padding if not isinstance(self.padding, str) else repr(self.padding)}"
+            text += f", padding={self.padding}"  # a string unquoted (padding=same), as PyTorch prints it
         if self.dilation != (1,) * self._dims:
             text += f", dilation={self.dilation}"
         if self.groups != 1:

@@ -133,7 +133,7 @@ def test_conv2d_layer_shapes_init_and_repr():
     assert repr(nn.Conv2d(1, 6, 5, padding=2, bias=False)) == (
         "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2), bias=False)")
     assert repr(nn.Conv2d(1, 6, 3, padding="same", dilation=2)) == (
-        "Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1), padding='same', dilation=(2, 2))")
+        "Conv2d(1, 6, kernel_size=(3, 3), stride=(1, 1), padding=same, dilation=(2, 2))")
     assert [name for name, _ in conv.named_parameters()] == ["weight", "bias"]
 
 

@@ -130,7 +130,8 @@ def test_flatten_function_method_and_layer():
 
 
 @pytest.mark.parametrize("layer, args", [("Conv2d", (4, 6, 3)), ("Conv2d", (4, 8, (3, 5), 2, 1, 1, 2, False)),
-                                         ("Conv1d", (3, 5, 4))])
+                                         ("Conv2d", (2, 2, 3, 1, "same", 2)), ("Conv1d", (3, 5, 4)),
+                                         ("Conv1d", (3, 5, 4, 1, "valid"))])
 def test_conv_layers_have_pytorchs_parameters(layer, args):
     ours, theirs = getattr(nn, layer)(*args), getattr(torch.nn, layer)(*args)
     assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {

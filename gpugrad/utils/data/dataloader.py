@@ -23,7 +23,7 @@ from ...tensor import Tensor, tensor
 from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["DataLoader", "default_collate", "default_convert"]
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 _COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
@@ -194,6 +194,11 @@ class DataLoader:
                 return length
             return length // self.batch_size if self.drop_last else -(-length // self.batch_size)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+
+
+def get_worker_info() -> None:
+    """None: batches are always made in the calling process (what PyTorch returns there too)."""
+    return None
 
 
 def _check_workers(num_workers: int, timeout: float) -> None:

@@ -10,6 +10,7 @@ import pytest
 import gpugrad as gg
 from gpugrad.utils.data import (
     BatchSampler, DataLoader, Dataset, IterableDataset, SequentialSampler, Subset, TensorDataset, default_collate,
+    get_worker_info,
 )
 
 Point = namedtuple("Point", "x y")
@@ -124,6 +125,7 @@ def test_iterable_datasets_are_chunked():
         len(DataLoader(Stream(7, with_length=False), batch_size=3))
     with pytest.raises(ValueError, match="expected unspecified shuffle option"):
         DataLoader(Stream(3), shuffle=True)
+    assert get_worker_info() is None  # what an IterableDataset asks to split its stream between workers
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
