@@ -122,7 +122,7 @@ class DataLoader:
                  drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
                  generator=None, *, prefetch_factor: int | None = None, persistent_workers: bool = False,
                  pin_memory_device: str = "") -> None:
-        _check_workers(num_workers, timeout)
+        _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
             for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
@@ -201,7 +201,7 @@ def get_worker_info() -> None:
     return None
 
 
-def _check_workers(num_workers: int, timeout: float) -> None:
+def _check_workers(num_workers: int, timeout: float, prefetch_factor, persistent_workers: bool) -> None:
     if not isinstance(num_workers, int) or num_workers < 0:
         raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
     if num_workers > 0:
@@ -212,3 +212,8 @@ def _check_workers(num_workers: int, timeout: float) -> None:
         )
     if timeout < 0:
         raise ValueError("timeout option should be non-negative")
+    if prefetch_factor is not None:  # PyTorch's errors for worker options without workers
+        raise ValueError("prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 to "
+                         "enable multiprocessing, otherwise set prefetch_factor to None.")
+    if persistent_workers:
+        raise ValueError("persistent_workers option needs num_workers > 0")

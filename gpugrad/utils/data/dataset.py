@@ -1,5 +1,5 @@
-"""Datasets: map-style (``Dataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``), ``IterableDataset``,
-and ``random_split``.
+"""Datasets: map-style (``Dataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``), streams
+(``IterableDataset``, ``ChainDataset``), and ``random_split``.
 
     >>> from gpugrad.utils.data import TensorDataset, random_split
     >>> data = TensorDataset(gg.randn(10, 3), gg.arange(10))
@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from ... import creation
 from ...tensor import Tensor
 
-__all__ = ["ConcatDataset", "Dataset", "IterableDataset", "Subset", "TensorDataset", "random_split"]
+__all__ = [
+    "ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "Subset", "TensorDataset", "random_split",
+]
 
 
 class Dataset:
@@ -41,8 +43,25 @@ class IterableDataset(Dataset):
     def __iter__(self):
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
-    def __add__(self, other):
-        raise TypeError("gpugrad has no ChainDataset: chain iterable datasets with itertools.chain in __iter__")
+    def __add__(self, other: "IterableDataset") -> "ChainDataset":
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets read one after another (what ``a + b`` makes of two streams)."""
+
+    def __init__(self, datasets) -> None:
+        self.datasets = list(datasets)
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got {type(d).__name__}")
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 class TensorDataset(Dataset):

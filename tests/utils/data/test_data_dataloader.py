@@ -125,6 +125,8 @@ def test_iterable_datasets_are_chunked():
         len(DataLoader(Stream(7, with_length=False), batch_size=3))
     with pytest.raises(ValueError, match="expected unspecified shuffle option"):
         DataLoader(Stream(3), shuffle=True)
+    chained = Stream(3) + Stream(2)
+    assert [b.tolist() for b in DataLoader(chained, batch_size=2)] == [[0, 1], [2, 0], [1]] and len(chained) == 5
     assert get_worker_info() is None  # what an IterableDataset asks to split its stream between workers
 
 
@@ -135,6 +137,8 @@ def test_iterable_datasets_are_chunked():
     ({"batch_sampler": [[0, 1]], "batch_size": 2}, ValueError, "mutually exclusive with batch_size"),
     ({"batch_size": None, "drop_last": True}, ValueError, "disables auto-batching"),
     ({"batch_size": 0}, ValueError, "batch_size should be a positive integer"),
+    ({"prefetch_factor": 2}, ValueError, "prefetch_factor option could only be specified in multiprocessing"),
+    ({"persistent_workers": True}, ValueError, "persistent_workers option needs num_workers > 0"),
 ])
 def test_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.utils.data import ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
+from gpugrad.utils.data import ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, random_split
 
 
 class Squares(Dataset):
@@ -49,6 +49,8 @@ def test_base_classes_name_what_is_missing():
         Dataset()[0]
     with pytest.raises(NotImplementedError, match="__iter__"):
         iter(IterableDataset())
+    with pytest.raises(TypeError, match="ChainDataset only supports IterableDataset"):
+        ChainDataset([Squares(2)])
 
 
 def test_random_split_lengths_fractions_and_disjointness():
