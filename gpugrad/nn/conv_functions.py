@@ -224,7 +224,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     """
     x, unbatched = _check_input("max_pool2d", input, 2)
     spec = _pool_spec("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    maximum = WindowMax(spec, pad_value=_lowest(x.dtype))
+    maximum = WindowMax(spec, pad_value=_lowest(x.dtype), keep_winners=return_indices)
     values = maximum(x)
     if return_indices:
         indices = _plane_indices(maximum.chosen, spec, x.shape[3], x.device)

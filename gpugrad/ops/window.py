@@ -118,8 +118,8 @@ class WindowMax(Function):
 
     Forward is a running ``maximum`` over the kH*kW window offsets (NaN propagates, as in
     PyTorch), then each window's winner is found as its first position equal to the
-    maximum (``chosen``, the offset in the window, row-major; PyTorch's first-max rule).
-    Given ``chosen``, the op instead picks those positions: that is the backward of
+    maximum (``chosen``, the offset in the window, row-major; PyTorch's first-max rule),
+    when backward or ``keep_winners`` (for ``return_indices``) needs it. Given ``chosen``, the op instead picks those positions: that is the backward of
     ``ScatterToWinners``, which is the backward of this, so max pooling is twice
     differentiable. Everything works on output-sized arrays (kH*kW elementwise ops),
     never on arrays with tiny trailing window axes, which NumPy walks slowly.
@@ -127,8 +127,10 @@ class WindowMax(Function):
 
     backward_name = "MaxPool2DWithIndicesBackward0"
 
-    def __init__(self, spec: WindowSpec, pad_value=0, chosen=None):
-        self.spec, self.pad_value, self.chosen = spec, pad_value, chosen
+    needs_input_grad = None  # set by Function.__call__ when the op is recorded
+
+    def __init__(self, spec: WindowSpec, pad_value=0, chosen=None, keep_winners: bool = False):
+        self.spec, self.pad_value, self.chosen, self.keep_winners = spec, pad_value, chosen, keep_winners
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -143,6 +145,8 @@ class WindowMax(Function):
         best = at[0].copy()
         for value in at[1:]:
             best = self.xp.maximum(best, value)
+        if self.needs_input_grad is None and not self.keep_winners:  # no backward, no indices: half the work
+            return best
         chosen = self.xp.zeros(best.shape, dtype=_offset_dtype(self.spec.kernel))
         for offset in range(kh * kw - 1, -1, -1):  # backwards, so the first equal position is the last written
             chosen = self.xp.where(at[offset] == best, offset, chosen).astype(chosen.dtype, copy=False)

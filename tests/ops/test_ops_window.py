@@ -61,7 +61,7 @@ def test_unfold_and_fold_are_twice_differentiable(spec, device):
 def test_window_max_and_its_scatter(spec, device):
     x = np.random.default_rng(3).normal(size=(2, 3, 6, 7))
     x[0, 0, :2, :2] = 1.0  # a tie: the first position wins, as in PyTorch
-    maximum = WindowMax(spec, pad_value=-np.inf)
+    maximum = WindowMax(spec, pad_value=-np.inf, keep_winners=True)
     out = maximum(gg.tensor(x, device=device))
     windows = loop_windows(x, spec, pad_value=-np.inf)  # (C, kH, kW, N, oH, oW)
     expected = windows.max(axis=(1, 2)).transpose(1, 0, 2, 3)
@@ -72,3 +72,7 @@ def test_window_max_and_its_scatter(spec, device):
     xg = gg.tensor(x[1:, :1], device=device, requires_grad=True)  # no ties: finite differences need a clear winner
     assert gg.autograd.gradcheck(lambda t: WindowMax(spec, pad_value=-np.inf)(t), (xg,))
     assert gg.autograd.gradgradcheck(lambda t: WindowMax(spec, pad_value=-np.inf)(t), (xg,))
+    with gg.no_grad():
+        skipped = WindowMax(spec, pad_value=-np.inf)
+        np.testing.assert_array_equal(skipped(gg.tensor(x, device=device)).cpu().numpy(), expected)
+    assert skipped.chosen is None  # nothing will read the winners: they are not computed
