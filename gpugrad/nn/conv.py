@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1d and Conv2d."""
+"""Convolution layers, Conv1d and Conv2d, and the im2col layers, Unfold and Fold."""
 
 from __future__ import annotations
 
@@ -87,3 +87,44 @@ class Conv1d(_ConvNd):
 
     _dims = 1
     _function = staticmethod(F.conv1d)
+
+
+class Unfold(Module):
+    """Sliding blocks as columns, (N, C, H, W) -> (N, C*kH*kW, L); see ``F.unfold``.
+
+    Example:
+        >>> gg.nn.Unfold(kernel_size=2)(gg.randn(2, 3, 4, 4)).shape
+        (2, 12, 9)
+    """
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
+                f"stride={self.stride}")
+
+
+class Fold(Module):
+    """Columns summed back into a plane, (N, C*kH*kW, L) -> (N, C, H, W); see ``F.fold``.
+
+    Example:
+        >>> gg.nn.Fold(output_size=(3, 3), kernel_size=2)(gg.ones(1, 4, 4)).shape
+        (1, 1, 3, 3)
+    """
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")

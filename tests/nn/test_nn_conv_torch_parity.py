@@ -122,6 +122,17 @@ def test_unfold_and_fold(kwargs):
     check(lambda t: F.fold(t, (7, 8), **kwargs), lambda t: TF.fold(t, (7, 8), **kwargs), [normal(*columns)])
 
 
+def test_unfold_and_fold_layers():
+    ours, theirs = nn.Unfold(2, padding=1), torch.nn.Unfold(2, padding=1)
+    assert repr(ours) == repr(theirs)
+    x = normal(2, 3, 5, 5)
+    np.testing.assert_allclose(ours(gg.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12)
+    ours, theirs = nn.Fold((5, 5), 2, padding=1), torch.nn.Fold((5, 5), 2, padding=1)
+    assert repr(ours) == repr(theirs)
+    columns = normal(2, 12, 36)
+    np.testing.assert_allclose(ours(gg.tensor(columns)).numpy(), theirs(torch.tensor(columns)).numpy(), rtol=1e-12)
+
+
 def test_flatten_function_method_and_layer():
     x = normal(2, 3, 4, 5)
     assert gg.flatten(gg.tensor(x)).shape == tuple(torch.flatten(torch.tensor(x)).shape)
