@@ -203,5 +203,21 @@ def add_case(cases: list, suite: str, name: str, size, builders: dict, devices, 
         cases.append(Case(suite, name, size, specs, **case_fields))
 
 
+def add_step_cases(cases: list, suite: str, name: str, size, builds: tuple, devices, libs, config: Config,
+                   **shape) -> None:
+    """Per device, a case timing a training step built by ``builds = (build_gg, build_raw, build_torch)``
+    (PyTorch with its default threads, and with one thread on the CPU), each called with ``**shape``."""
+    build_gg, build_raw, build_torch = builds
+    for device in devices:
+        builders = {
+            "gpugrad": lambda d: build_gg(d, libs, **shape),
+            "raw": lambda d: build_raw(d, libs, **shape),
+            "torch": lambda d: build_torch(d, libs, **shape),
+        }
+        if device == "cpu":
+            builders["torch-1t"] = lambda d: build_torch(d, libs, threads=1, **shape)
+        add_case(cases, suite, name, size, builders, [device], libs, interleave=False, settle=config.settle)
+
+
 def _bind(build, device):
     return lambda: build(device)

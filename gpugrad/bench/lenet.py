@@ -22,7 +22,7 @@ import numpy as np
 
 import gpugrad as gg
 
-from .common import Config, Suite, add_case, impl_with_sync, to_raw, torch_impl, xp_for
+from .common import Config, Suite, add_step_cases, impl_with_sync, to_raw, torch_impl, xp_for
 
 BATCH, TEST_BATCH, LR = 64, 4, 0.01
 # (name, weight shape) in the order of the layers; biases have the weight's first dimension
@@ -189,16 +189,8 @@ def build_torch(device, libs, threads: int | None = None, batch_size=BATCH):
 def cases(config: Config, devices, libs) -> list:
     size = config.pick(BATCH, BATCH, TEST_BATCH)
     out = []
-    for device in devices:
-        builders = {
-            "gpugrad": lambda d: build_gg(d, libs, batch_size=size),
-            "raw": lambda d: build_raw(d, libs, batch_size=size),
-            "torch": lambda d: build_torch(d, libs, batch_size=size),
-        }
-        if device == "cpu":
-            builders["torch-1t"] = lambda d: build_torch(d, libs, threads=1, batch_size=size)
-        add_case(out, "lenet", f"LeNet-5, batch {size} x 1 x 28 x 28, SGD step", size, builders, [device], libs,
-                 interleave=False, settle=config.settle)
+    add_step_cases(out, "lenet", f"LeNet-5, batch {size} x 1 x 28 x 28, SGD step", size,
+                   (build_gg, build_raw, build_torch), devices, libs, config, batch_size=size)
     return out
 
 

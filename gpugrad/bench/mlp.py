@@ -23,7 +23,7 @@ import numpy as np
 
 import gpugrad as gg
 
-from .common import Config, Suite, add_case, impl_with_sync, to_raw, torch_impl, xp_for
+from .common import Config, Suite, add_step_cases, impl_with_sync, to_raw, torch_impl, xp_for
 
 SIZES = (784, 256, 256, 10)
 BATCH = 256
@@ -252,18 +252,10 @@ def build_torch(device, libs, threads: int | None = None, sizes=SIZES, batch_siz
 
 def cases(config: Config, devices, libs) -> list:
     sizes, size = config.pick((SIZES, BATCH), (SIZES, BATCH), (TEST_SIZES, TEST_BATCH))
-    shape = {"sizes": sizes, "batch_size": size}
     name = "-".join(map(str, sizes)) + f", batch {size}, Adam step"
     out = []
-    for device in devices:
-        builders = {
-            "gpugrad": lambda d: build_gg(d, libs, **shape),
-            "raw": lambda d: build_raw(d, libs, **shape),
-            "torch": lambda d: build_torch(d, libs, **shape),
-        }
-        if device == "cpu":
-            builders["torch-1t"] = lambda d: build_torch(d, libs, threads=1, **shape)
-        add_case(out, "mlp", name, size, builders, [device], libs, interleave=False, settle=config.settle)
+    builds = (build_gg, build_raw, build_torch)
+    add_step_cases(out, "mlp", name, size, builds, devices, libs, config, sizes=sizes, batch_size=size)
     return out
 
 
