@@ -11,7 +11,7 @@
 from . import autograd, cuda, dtypes
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
-    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, manual_seed, ones,
+    Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, manual_seed, ones,
     normal, ones_like, rand, rand_like, randint, randn, randn_like, randperm, zeros, zeros_like,
 )
 from .device import Device, device, get_default_device, set_default_device
@@ -24,7 +24,7 @@ from .ops import _METHODS  # noqa: F401 - installs the Tensor methods
 from .tensor import Tensor, tensor
 from .tensor_types import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 
-from . import linalg, nn, optim  # noqa: E402 - they build on the op set above
+from . import linalg, nn, optim, utils  # noqa: E402 - they build on the op set above
 from . import profiler, viz  # noqa: E402 - optional layers over the tensor and the tape
 from . import graph  # noqa: E402
 from .graph import Graph, compile, cond, gradients, placeholder  # noqa: E402,A004 - gg.compile as in torch

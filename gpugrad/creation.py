@@ -31,6 +31,54 @@ def manual_seed(seed: int) -> None:
     _generators.clear()
 
 
+class Generator:
+    """A random number generator of its own, for shuffling and sampling, as ``torch.Generator``.
+
+    ``gg.utils.data`` (``DataLoader(generator=...)``, ``random_split``,
+    ``RandomSampler``) and ``gg.randperm`` take one; without it they draw
+    from the global stream that ``gg.manual_seed`` seeds. Its numbers differ
+    from PyTorch's for the same seed (NumPy's PCG64 underneath).
+
+    Example:
+        >>> first = gg.randperm(5, generator=gg.Generator().manual_seed(42))
+        >>> again = gg.randperm(5, generator=gg.Generator().manual_seed(42))
+        >>> first.tolist() == again.tolist()
+        True
+    """
+
+    _DEFAULT_SEED = 67280421310721  # what a fresh torch.Generator() starts from
+
+    def __init__(self, device="cpu"):
+        self.device = to_device(device)
+        self.manual_seed(self._DEFAULT_SEED)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Restart the stream from ``seed``; returns the generator, so ``Generator().manual_seed(0)`` chains."""
+        self._initial_seed = int(seed)
+        # the backend itself, not device.xp: that is a recording stand-in while a trace runs
+        module = np if self.device.type == "cpu" else backends.cupy
+        self._rng = module.random.default_rng(self._initial_seed)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from fresh OS entropy; returns the new seed."""
+        new = int(np.random.SeedSequence().entropy % 2**63)
+        self.manual_seed(new)
+        return new
+
+    def initial_seed(self) -> int:
+        """The seed the stream last started from."""
+        return self._initial_seed
+
+    def __repr__(self) -> str:
+        return f"<gpugrad.Generator on {self.device}, initial_seed={self._initial_seed}>"
+
+
+def draw_seed() -> int:
+    """A seed drawn from the global CPU stream: what samplers without a generator seed their own from."""
+    return int(_generator(to_device("cpu")).integers(2**63))
+
+
 def _generator(dev):
     key = str(dev)
     if key not in _generators:
@@ -60,9 +108,8 @@ class RandomDraw:
 
     def __call__(self):
         with self.dev.activate():
-            if self.method == "permutation" and self.dev.type == "cuda":
-                # CuPy's Generator has no permutation: the order of n uniform draws is one
-                return self.dev.xp.argsort(_generator(self.dev).random(int(self.args[0])), kind="stable")
+            if self.method == "permutation":
+                return permutation(_generator(self.dev), *self.args)
             return getattr(_generator(self.dev), self.method)(*self.args, **self.kwargs)
 
     def __repr__(self) -> str:
@@ -219,7 +266,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         (4,)
     """
     if generator is not None:
-        raise TypeError("normal(): gpugrad has no Generator objects; seed the global generators with gg.manual_seed")
+        raise TypeError("normal(): generator= is not supported (gg.Generator drives randperm, DataLoader and random_split); "
+                        "seed the global generators with gg.manual_seed")
     tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
     if not tensors:
         if size is None:
@@ -252,10 +300,20 @@ def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
         return _finish(_draw(dev, "integers", low, high, size=size).astype(dt.np), dev, False)
 
 
-def randperm(n: int, dtype=None, device=None) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64), from ``generator`` or the global stream."""
     dt, dev = _resolve(dtype, device, default=dtypes.int64)
     with dev.activate():
+        if generator is not None:  # a gg.Generator draws on the host
+            return _finish(dev.put(permutation(generator._rng, n)).astype(dt.np), dev, False)
         return _finish(_draw(dev, "permutation", n).astype(dt.np), dev, False)
+
+
+def permutation(rng, n: int):
+    """``rng.permutation(n)``; CuPy's Generator has none, so there the argsort of uniform draws."""
+    if hasattr(rng, "permutation"):
+        return rng.permutation(n)
+    return rng.random(n).argsort()
 
 
 def bernoulli_mask(shape, keep_probability: float, like: Tensor):

@@ -13,6 +13,7 @@ Suites:
     matmul       square float32 matmul over sizes (GFLOP/s)
     mlp          a 784-256-256-10 MLP training step with Adam
     distributed  that MLP data-parallel on 2 MPI ranks, against 2 independent processes and PyTorch DDP (gloo)
+    lenet        a LeNet-5 training step (conv, pool, SGD) on a 64 x 1 x 28 x 28 batch
 
 Example:
     >>> from gpugrad.bench import main

@@ -9,6 +9,7 @@ implementation, so all of them compute the same thing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Callable
@@ -174,6 +175,19 @@ def torch_threads(torch, count: int):
         torch.set_num_threads(before)
 
 
+def torch_impl(device: str, libs: Libraries, step, threads: int | None = None) -> Impl:
+    """PyTorch's ``step`` as "torch" (its default thread count) or, with ``threads``, "torch-1t" on that many."""
+    torch = libs.torch
+    if threads is None:
+        return impl_with_sync("torch", device, libs, step=step, note=_threads(torch.get_num_threads()))
+    context = functools.partial(torch_threads, torch, threads)
+    return impl_with_sync("torch-1t", device, libs, step=step, context=context, note=_threads(threads))
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread" + ("" if count == 1 else "s")
+
+
 def impl_with_sync(impl_name: str, device: str, libs: Libraries, **fields) -> Impl:
     """An Impl whose ``sync`` matches its library and device."""
     return Impl(sync=sync_for(impl_name, device, libs), **fields)
@@ -199,6 +213,22 @@ def add_case(cases: list, suite: str, name: str, size, builders: dict, devices, 
                 continue
             specs.append(ImplSpec(name_here, device, _bind(build, device)))
         cases.append(Case(suite, name, size, specs, **case_fields))
+
+
+def add_step_cases(cases: list, suite: str, name: str, size, builds: tuple, devices, libs, config: Config,
+                   **shape) -> None:
+    """Per device, a case timing a training step built by ``builds = (build_gg, build_raw, build_torch)``
+    (PyTorch with its default threads, and with one thread on the CPU), each called with ``**shape``."""
+    build_gg, build_raw, build_torch = builds
+    for device in devices:
+        builders = {
+            "gpugrad": lambda d: build_gg(d, libs, **shape),
+            "raw": lambda d: build_raw(d, libs, **shape),
+            "torch": lambda d: build_torch(d, libs, **shape),
+        }
+        if device == "cpu":
+            builders["torch-1t"] = lambda d: build_torch(d, libs, threads=1, **shape)
+        add_case(cases, suite, name, size, builders, [device], libs, interleave=False, settle=config.settle)
 
 
 def _bind(build, device):

@@ -17,14 +17,13 @@ All start from the same weights (PyTorch's Linear initialisation, drawn once wit
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
 import gpugrad as gg
 
-from .common import Config, Suite, add_case, impl_with_sync, to_raw, torch_threads, xp_for
+from .common import Config, Suite, add_step_cases, impl_with_sync, to_raw, torch_impl, xp_for
 
 SIZES = (784, 256, 256, 10)
 BATCH = 256
@@ -248,30 +247,15 @@ def build_torch(device, libs, threads: int | None = None, sizes=SIZES, batch_siz
         loss.backward()
         optimizer.step()
 
-    if threads is None:
-        return impl_with_sync("torch", device, libs, step=step, note=_threads(torch.get_num_threads()))
-    context = functools.partial(torch_threads, torch, threads)
-    return impl_with_sync("torch-1t", device, libs, step=step, context=context, note=_threads(threads))
-
-
-def _threads(count: int) -> str:
-    return f"{count} thread" + ("" if count == 1 else "s")
+    return torch_impl(device, libs, step, threads)
 
 
 def cases(config: Config, devices, libs) -> list:
     sizes, size = config.pick((SIZES, BATCH), (SIZES, BATCH), (TEST_SIZES, TEST_BATCH))
-    shape = {"sizes": sizes, "batch_size": size}
     name = "-".join(map(str, sizes)) + f", batch {size}, Adam step"
     out = []
-    for device in devices:
-        builders = {
-            "gpugrad": lambda d: build_gg(d, libs, **shape),
-            "raw": lambda d: build_raw(d, libs, **shape),
-            "torch": lambda d: build_torch(d, libs, **shape),
-        }
-        if device == "cpu":
-            builders["torch-1t"] = lambda d: build_torch(d, libs, threads=1, **shape)
-        add_case(out, "mlp", name, size, builders, [device], libs, interleave=False, settle=config.settle)
+    builds = (build_gg, build_raw, build_torch)
+    add_step_cases(out, "mlp", name, size, builds, devices, libs, config, sizes=sizes, batch_size=size)
     return out
 
 

@@ -22,15 +22,21 @@ from ..ops import norms as _norms
 from ..ops import reduction as _red
 from ..ops import gelu, leaky_relu, relu, sigmoid, softplus, tanh, where  # with PyTorch's keywords (input=...)
 from ..tensor import Tensor
+from .conv_functions import (
+    adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d,
+    unfold,
+)
 from .loss_functions import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
     nll_loss, smooth_l1_loss,
 )
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout", "embedding", "gelu",
-    "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "mse_loss", "nll_loss",
-    "normalize", "one_hot", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus", "tanh",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout", "embedding", "fold", "gelu",
+    "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool1d", "max_pool2d",
+    "mse_loss", "nll_loss", "normalize", "one_hot", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
+    "softplus", "tanh", "unfold",
 ]
 
 

@@ -153,3 +153,13 @@ def _is_empty(tensor: Tensor) -> bool:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return True
     return False
+
+
+def layer_defaults_(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default start for Linear and Conv layers: ``weight`` by ``kaiming_uniform_(a=sqrt(5))``,
+    i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and ``bias`` from the same range."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

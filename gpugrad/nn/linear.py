@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import math
-
 from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
+
+
+def add_weight_and_bias(layer: Module, weight_shape: tuple, bias: bool, device, dtype) -> None:
+    """Register ``weight`` (of ``weight_shape``) and ``bias`` (one per output, or None) and initialise them."""
+    layer.weight = Parameter(empty(*weight_shape, dtype=dtype, device=device))
+    if bias:
+        layer.bias = Parameter(empty(weight_shape[0], dtype=dtype, device=device))
+    else:
+        layer.register_parameter("bias", None)
+    layer.reset_parameters()
 
 
 class Identity(Module):
@@ -41,19 +49,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_features, in_features), bias, device, dtype)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_defaults_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)

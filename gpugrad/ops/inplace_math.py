@@ -94,7 +94,7 @@ def _fill_with(name: str, t: Tensor, sample) -> Tensor:
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill ``t`` with samples of N(mean, std**2), in place (``w.data.normal_(0, 0.02)``)."""
     if generator is not None:
-        raise TypeError("normal_(): gpugrad has no Generator objects; seed with gg.manual_seed")
+        raise TypeError("normal_(): generator= is not supported; seed with gg.manual_seed")
     if std < 0:
         raise RuntimeError(f"normal_(): expects std >= 0.0, but found std {std}")
     draw = _generator(t.device).standard_normal(t.array.shape, dtype="float64")
@@ -104,7 +104,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:  # PyTorch's from=, to=
     """Fill ``t`` with samples of U(a, b), in place."""
     if generator is not None:
-        raise TypeError("uniform_(): gpugrad has no Generator objects; seed with gg.manual_seed")
+        raise TypeError("uniform_(): generator= is not supported; seed with gg.manual_seed")
     if a > b:
         raise RuntimeError(f"uniform_(): expects 'from' <= 'to', but found from={a} > to={b}")
     draw = _generator(t.device).random(t.array.shape, dtype="float64")

@@ -244,7 +244,8 @@ def mT(x: Tensor) -> Tensor:
 
 def contiguous(x: Tensor) -> Tensor:
     """``x`` itself if its data is C-contiguous, else a contiguous copy that keeps the graph."""
-    if x.array.flags.c_contiguous:
+    flags = getattr(x.array, "flags", None)  # a traced array (gg.compile) has no memory layout: it gets the copy
+    if flags is not None and flags.c_contiguous:
         return x
     return Contiguous()(x)
 

@@ -1,3 +1,5 @@
-"""gg.utils: helpers around training (``gg.utils.data``)."""
+"""gg.utils: helpers around the op set; ``gg.utils.data`` feeds datasets to a model in batches."""
 
-from . import data  # noqa: F401
+from . import data
+
+__all__ = ["data"]

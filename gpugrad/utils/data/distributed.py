@@ -12,8 +12,10 @@ import math
 
 import numpy as np
 
+from .sampler import Sampler
 
-class DistributedSampler:
+
+class DistributedSampler(Sampler):
     """The dataset indices of one rank, with PyTorch's semantics.
 
     All ranks permute the indices with the same seed (``seed + epoch``), then rank
