@@ -17,7 +17,7 @@ import numpy as np
 
 from . import backends, dtypes
 from .autograd.node import ArrayFunction
-from .device import get_default_device, resolve as to_device
+from .device import get_default_device, on_tensor_device, resolve as to_device
 from .tensor import Tensor, fill_value_for, shape_tuple, tensor
 
 _seed = None
@@ -252,6 +252,7 @@ class Normal(ArrayFunction):
         return tuple(gy * 0.0 if need else None for need in self.needs_input_grad)
 
 
+@on_tensor_device
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
            requires_grad: bool = False) -> Tensor:
     """Samples of the normal distribution N(mean, std**2), with ``torch.normal``'s overloads.

@@ -98,7 +98,7 @@ def on_tensor_device(function):
 
     @functools.wraps(function)
     def on_device(*args, **kwargs):
-        for arg in args:
+        for arg in (*args, *kwargs.values()) if kwargs else args:
             where = getattr(arg, "device", None)
             if where.__class__ is Device:
                 if where.type == "cpu":

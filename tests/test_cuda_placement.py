@@ -68,17 +68,22 @@ def test_randperm_on_the_gpu_is_a_permutation():
 
 
 def test_out_of_memory_under_a_pool_limit_frees_the_cache_retries_and_explains():
-    cupy = gg.device("cuda").xp
-    pool = gg.cuda.memory_pool() if hasattr(gg.cuda, "memory_pool") else cupy.get_default_memory_pool()
+    device = gg.device("cuda")
+    pool = device.xp.get_default_memory_pool()
     x = gg.ones(1, device="cuda")
+    with device.activate():  # the pool's numbers and limit are those of CuPy's current device
+        _fill_past_a_limit(pool, x, device)
+    assert (x + 1).item() == 2.0
+
+
+def _fill_past_a_limit(pool, x, device):
     pool.free_all_blocks()
     try:
         pool.set_limit(size=pool.total_bytes() + 2**20)  # 1 MiB more than what is held now
         held = gg.ones(2**17, device="cuda")  # 512 KiB of float32
         del held  # cached by the pool: freed again when a new allocation needs the room
         gg.ones(2**17, device="cuda")
-        with pytest.raises(OutOfMemoryError, match=r"CUDA out of memory in .* on cuda:0 .*Try a smaller batch"):
+        with pytest.raises(OutOfMemoryError, match=rf"CUDA out of memory in .* on {device} .*Try a smaller batch"):
             gg.expand(x, 2**20).contiguous()  # 4 MiB
     finally:
         pool.set_limit(size=0)
-    assert (x + 1).item() == 2.0

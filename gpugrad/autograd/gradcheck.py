@@ -54,8 +54,9 @@ def _analytic(outputs, wrt) -> list:
         columns = np.zeros((sum(x.array.size for x in wrt), out.array.size))
         if out.requires_grad:
             for j in range(out.array.size):
-                seed = out.device.xp.zeros(out.array.shape, dtype=out.array.dtype)
-                seed.reshape(-1)[j] = 1
+                with out.device.activate():  # CuPy allocates on its current device, not the tensor's
+                    seed = out.device.xp.zeros(out.array.shape, dtype=out.array.dtype)
+                    seed.reshape(-1)[j] = 1
                 grads = grad(out, wrt, grad_outputs=Tensor._make(seed, out.device), retain_graph=True, allow_unused=True)
                 columns[:, j] = np.concatenate(
                     [_host(g.array).ravel() if g is not None else np.zeros(x.array.size) for g, x in zip(grads, wrt)]
@@ -76,15 +77,20 @@ def _numerical(fn, inputs, wrt, eps: float) -> list:
         flat = x.array.reshape(-1)  # a view: writes reach the tensor
         for k in range(x.array.size):
             original = flat[k].item()
-            flat[k] = original + eps
+            _write(x, flat, k, original + eps)
             plus = [_host(o.array).ravel() for o in _as_tuple(fn(*inputs))]
-            flat[k] = original - eps
+            _write(x, flat, k, original - eps)
             minus = [_host(o.array).ravel() for o in _as_tuple(fn(*inputs))]
-            flat[k] = original
+            _write(x, flat, k, original)
             for jac, p, m in zip(jacobians, plus, minus):
                 jac[row, :] = (p - m) / (2 * eps)
             row += 1
     return jacobians
+
+
+def _write(x, flat, k, value) -> None:
+    with x.device.activate():  # a write into a cuda:1 array runs on cuda:1
+        flat[k] = value
 
 
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:

@@ -295,6 +295,7 @@ def _pick_target_log_probs(loss: str, log_probs: Tensor, target: Tensor, weight:
     return losses, reshape(weights, *expected), valid.reshape(expected)
 
 
+@on_tensor_device
 def _weighted_mean(losses: Tensor, target_weights: Tensor) -> Tensor:
     """PyTorch's weighted mean: divided by the weights of the non-ignored targets.
 

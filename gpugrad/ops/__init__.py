@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..device import on_tensor_device as _on_tensor_device
 from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
@@ -85,7 +86,16 @@ _METHODS = {
     "__rmod__": _reflect(remainder), "__ifloordiv__": floor_divide_, "__imod__": remainder_,
 }
 
+# Arithmetic operators reach a Function at once, and Function.__call__ enters the operands' device;
+# every other op may call the array module directly, so it runs with its first tensor's device current
+# (CuPy allocates on its current device, whatever the tensor says: the device guard PyTorch has too).
+_OPERATORS_THROUGH_A_FUNCTION = {
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+    "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__abs__",
+}
 for _name, _fn in _METHODS.items():
+    if _name not in _OPERATORS_THROUGH_A_FUNCTION:
+        _fn = _on_tensor_device(_fn)
     # operators take no keywords: they stay unwrapped, as they are the hottest path
     setattr(Tensor, _name, _fn if _name.startswith("__") else _torch_method(_fn))
 
@@ -101,4 +111,4 @@ __all__ = sorted(
 )
 # PyTorch's keywords (input=, other=, out=, axis=, ...) on every gg.<name>, added here once for all ops
 for _name in __all__:
-    globals()[_name] = _torch_function(globals()[_name])
+    globals()[_name] = _on_tensor_device(_torch_function(globals()[_name]))  # out= is written on the device too

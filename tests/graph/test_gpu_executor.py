@@ -153,7 +153,8 @@ def test_a_replaced_parameter_array_is_captured_again():
         compiled()
     (theta,) = params
     with gg.no_grad():
-        theta.array = theta.array.copy()  # a new array: the graph's address for theta is stale
+        with theta.device.activate():
+            theta.array = theta.array.copy()  # a new array: the graph's address for theta is stale
     compiled()
     assert compiled.last.exe.executor.captures == 2
 
@@ -279,7 +280,8 @@ def test_a_tensor_given_a_new_array_every_step_runs_uncaptured():
         loss = (w * w).sum()
         loss.backward()
         with gg.no_grad():
-            w.array = w.array - 0.1 * w.grad.array  # a new array each call
+            with w.device.activate():
+                w.array = w.array - 0.1 * w.grad.array  # a new array each call
             w.grad = None
         return loss
 

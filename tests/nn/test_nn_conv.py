@@ -182,7 +182,7 @@ def test_conv_layer_moves_with_to_and_runs_on_the_device(device):
 
 @pytest.mark.gpu
 def test_conv_refuses_operands_on_two_devices():
-    with pytest.raises(RuntimeError, match="input is on cuda:0 but weight is on cpu"):
+    with pytest.raises(RuntimeError, match=f"input is on {gg.device('cuda')} but weight is on cpu"):
         nn.Conv2d(2, 3, 3)(gg.randn(1, 2, 5, 5, device="cuda"))
 
 
