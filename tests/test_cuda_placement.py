@@ -16,7 +16,7 @@ from gpugrad.backends.memory import OutOfMemoryError
 
 pytestmark = pytest.mark.gpu
 
-FACTORIES = {
+FACTORIES = {  # name -> (make on device d, the dtype PyTorch gives)
     "zeros": lambda d: gg.zeros(2, 3, device=d),
     "ones": lambda d: gg.ones(3, device=d),
     "empty": lambda d: gg.empty(3, device=d),
@@ -50,6 +50,16 @@ def test_factories_and_moves_put_the_memory_on_the_named_device(make):
     t = make(device)
     assert t.device == device
     assert t.array.device.id == 1, "the tensor says cuda:1 but its memory is on another device"
+
+
+@pytest.mark.parametrize("make", FACTORIES.values(), ids=FACTORIES.keys())
+def test_factories_and_moves_give_the_same_values_and_dtype_as_on_the_cpu(make):
+    gg.manual_seed(0)
+    on_cpu = make("cpu")
+    on_gpu = make("cuda")
+    assert on_gpu.dtype == on_cpu.dtype and on_gpu.array.dtype == on_cpu.array.dtype
+    if not any(word in make.__code__.co_names for word in ("rand", "randn", "randint", "randperm", "empty")):
+        np.testing.assert_array_equal(on_gpu.cpu().numpy(), on_cpu.numpy())
 
 
 def test_ops_and_backward_on_the_second_device_stay_there():

@@ -45,6 +45,15 @@ class EventWork:
         return bool(self.event.done)
 
 
+def nccl_available() -> bool:
+    """Whether CuPy was built with NCCL and its library loads (``cupy.cuda.nccl.available``)."""
+    try:
+        from cupy.cuda import nccl
+    except Exception:  # noqa: BLE001 - no CuPy, a CuPy without NCCL, a library that fails to load
+        return False
+    return bool(getattr(nccl, "available", False))
+
+
 class NCCLBackend:
     """One NCCL communicator per process, on the GPU of its local rank.
 

@@ -86,7 +86,7 @@ def init_process_group(backend: str | None = None, timeout=None, **kwargs) -> No
 
     Args:
         backend: "mpi" (CPU tensors), "nccl" (CUDA tensors; MPI bootstraps it), or None:
-            nccl when a CUDA device is usable, mpi otherwise.
+            nccl when a CUDA device and CuPy's NCCL are usable, mpi otherwise.
         timeout: a ``datetime.timedelta`` or seconds: a collective that takes longer aborts
             the job with a message naming it (default 30 minutes for mpi, 10 for nccl).
         **kwargs: PyTorch's ``init_method``, ``world_size``, ``rank`` and ``store`` are not taken:
@@ -107,7 +107,9 @@ def init_process_group(backend: str | None = None, timeout=None, **kwargs) -> No
             "MPI; start the processes with mpiexec -n N python -m gpugrad.distributed script.py"
         )
     if backend is None:
-        backend = "nccl" if cupy_import.available() else "mpi"
+        from .nccl import nccl_available
+
+        backend = "nccl" if cupy_import.available() and nccl_available() else "mpi"
     if backend not in DEFAULT_TIMEOUT:
         raise ValueError(f"init_process_group(): backend must be 'mpi', 'nccl' or None, got {backend!r}")
     seconds = _seconds(timeout if timeout is not None else DEFAULT_TIMEOUT[backend])
