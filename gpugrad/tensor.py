@@ -23,7 +23,6 @@ import numpy as np
 from . import dtypes
 from .autograd import engine as _engine, function as _custom_function, node as _node
 from .backends import cupy, is_cupy_array, to_host
-from .autograd.grad_mode import _state
 from .device import Device, get_default_device, resolve as to_device
 
 

@@ -27,7 +27,6 @@ import functools
 import inspect
 import warnings
 
-from .. import dtypes
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 

@@ -7,8 +7,6 @@ lookup, memory metadata) are written out here.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import api, core, device_state, memory
@@ -226,6 +224,3 @@ def namespace(module: str, numpy_module) -> dict:
                                         host_result=name in _HOST_RESULTS)
     return members
 
-
-def _scalar_like(value) -> bool:
-    return isinstance(value, (numbers.Number, np.generic))

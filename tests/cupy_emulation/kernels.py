@@ -237,8 +237,8 @@ def _compile(kernel: ElementwiseKernel, in_types, out_types):
         c = _C_TYPES[np.dtype(t).name]
         body.append(f"{c}& {p.name} = reinterpret_cast<{c}*>(gg_args[{kernel.nin + k}])[i];")
     source = (_HEADER + "\n".join(lines) + "\n" + kernel.preamble + "\n"
-              f'extern "C" void gg_run(void** gg_args, long long gg_n) {{\n'
-              f"  for (long long i = 0; i < gg_n; ++i) {{\n    " + "\n    ".join(body) +
+              'extern "C" void gg_run(void** gg_args, long long gg_n) {\n'
+              "  for (long long i = 0; i < gg_n; ++i) {\n    " + "\n    ".join(body) +
               f"\n    {kernel.operation};\n  }}\n}}\n")
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
     with _compile_lock:
