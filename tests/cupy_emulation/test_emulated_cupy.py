@@ -184,3 +184,18 @@ def test_the_device_says_it_is_emulated():
 
     assert "emulated" in gg.cuda.get_device_name(0) and "not a GPU" in gg.cuda.get_device_name(0)
     assert gg.cuda.device_count() == 2
+
+
+def test_gpu_benchmarks_and_gpu_sh_refuse_the_emulation(capsys):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gpugrad.bench.cli import main
+
+    assert main(["tiny", "--device", "cuda", "--tiny"]) == 2
+    assert "emulation (not a GPU)" in capsys.readouterr().err
+    script = Path(__file__).resolve().parents[2] / "ci" / "gpu.sh"
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHON": sys.executable})
+    assert done.returncode == 3 and "emulated CuPy is not a GPU" in done.stderr
