@@ -12,6 +12,7 @@ Suites:
     elementwise  add/mul/exp throughput over sizes (GB/s)
     matmul       square float32 matmul over sizes (GFLOP/s)
     mlp          a 784-256-256-10 MLP training step with Adam
+    eager        issue 13's rows: a 10-op chain, a+b, the curve fit and the MLP step (eager tape cost)
 
 Example:
     >>> from gpugrad.bench import main
