@@ -4,6 +4,15 @@ Nodes are taken from a heap, highest rank first (a node's rank is one more
 than that of any node feeding it), so every node runs once, after all the
 nodes that send it gradient, and the gradients reaching it are summed first.
 Deep graphs (a 100 000-op chain) use no Python stack.
+
+What a gradient is depends on ``create_graph``. Off (nearly every training
+step) nothing is recorded, so gradients are raw NumPy/CuPy arrays from the
+roots to the leaves: each op's one ``backward(gy, F)`` formula runs on arrays
+with ``F`` the array module's math, and summing, un-broadcasting and
+accumulating cost no tensors. On, gradients are tensors and ``F`` is
+gpugrad's differentiable ops, so the backward pass itself is recorded.
+Tensor hooks and ``retain_grad`` always see tensors; nodes whose backward
+takes tensors only (custom Functions) get their arrays wrapped.
 """
 
 from __future__ import annotations
@@ -13,12 +22,16 @@ import heapq
 import itertools
 import threading
 
-from .node import AccumulateGrad, accumulator_of
+from numpy import asarray as _asarray, generic as _numpy_scalar
+
+from .. import backends
+from .function import _Slots
+from .node import ANY, BOTH, AccumulateGrad, accumulator_of
 from .grad_mode import _state
 
 # Bound on first use: the engine is imported by gpugrad.autograd, before the
 # tensor and op modules it needs exist.
-Tensor = sum_to = None
+Tensor = sum_to = sum_array_to = TENSOR_MATH = array_math = cpu = cuda_device = None
 
 # Backward passes in several threads may reach the same leaf: its read-add-write of .grad must not interleave
 # (NumPy drops the GIL inside `+=`), or gradients are lost.
@@ -26,10 +39,14 @@ _grad_lock = threading.Lock()
 
 
 def _bind() -> None:
-    global Tensor, sum_to
+    global Tensor, sum_to, sum_array_to, TENSOR_MATH, array_math, cpu, cuda_device
     if Tensor is None:
+        from ..device import cpu, device as cuda_device
+        from ..ops.formulas import TENSOR_MATH, ArrayMath, array_math
         from ..ops.shape import sum_to
         from ..tensor import Tensor
+
+        sum_array_to = ArrayMath.sum_to
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -135,7 +152,7 @@ def _roots(tensors, grads, create_graph):
 def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     """Process the graph from ``roots``; return the gradients seen at the ``capture`` nodes."""
     previous = _state.enabled
-    _state.enabled = bool(create_graph)
+    _state.enabled = bool(create_graph)  # also how the nodes below tell arrays from tensors
     try:
         # backward formulas and accumulation call the array module directly: on CUDA they must run
         # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
@@ -158,7 +175,7 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
             heapq.heappush(heap, (-node.rank, next(order), node))
 
     for node, g in roots:
-        deliver(node, g)
+        deliver(node, g if create_graph else g.array)
     captured = {}
     while heap:
         node = heapq.heappop(heap)[2]
@@ -166,32 +183,54 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
         if node._pre_hooks or node._retained:
             g = _apply_prehooks(node, g)
         if capture is not None and node in capture:
-            captured[node] = g
+            captured[node] = _as_tensor(g)
         if node.__class__ is AccumulateGrad:
             if capture is None and (accumulate_into is None or node in accumulate_into):
                 _accumulate(node.variable, g, create_graph)
             continue
         if accumulate_into is not None and node in accumulate_into:
-            _accumulate_nonleaf(accumulate_into[node], g)
+            _accumulate_nonleaf(accumulate_into[node], _as_tensor(g))
         for (next_node, _), gi in zip(node.next_functions, _call_backward(node, g, retain_graph)):
             if next_node is not None and gi is not None:
                 deliver(next_node, gi)
     return captured
 
 
+# ------------------------------------------------------------- arrays and tensors
+def _as_tensor(g):
+    """A gradient as a tensor (hooks, custom Functions and callers see tensors); tensors pass as they are."""
+    if g is None or isinstance(g, Tensor):
+        return g
+    if g.__class__ is _Slots:
+        return _Slots([_as_tensor(s) for s in g.grads])
+    g = _as_array(g)
+    return Tensor._make(g, cuda_device("cuda", g.device.id) if backends.is_cupy_array(g) else cpu())
+
+
+def _as_array(g):
+    """NumPy hands back scalars for 0-d results; a tensor must hold an array."""
+    return _asarray(g) if isinstance(g, _numpy_scalar) else g
+
+
+def _like(g, t):
+    """``t`` (a tensor from a hook or a tensors-only backward) in the kind ``g`` has: its array unless g is a tensor."""
+    if t is None or isinstance(g, Tensor) or not isinstance(t, Tensor):
+        return t
+    return t.array
+
+
 def _apply_prehooks(node, g):
     """Tensor hooks registered on a non-leaf, then ``retain_grad`` (always last, as in PyTorch)."""
+    t = _as_tensor(g)
     if node._pre_hooks:
-        g = _run_hooks(node._pre_hooks, g)
+        t = _run_hooks(node._pre_hooks, t)
     if node._retained:
         for ref in node._retained:
-            t = ref()
-            if t is not None:
+            retained = ref()
+            if retained is not None:
                 with _grad_lock:
-                    t.grad = g.detach() if t.grad is None else t.grad + g.detach()
-    return g
-
-
+                    retained.grad = t.detach() if retained.grad is None else retained.grad + t.detach()
+    return _like(g, t)
 def _run_hooks(hooks, g):
     """Call each tensor hook in turn; a returned tensor replaces the gradient if it has its shape and dtype."""
     for hook in list(hooks):
@@ -217,7 +256,7 @@ def _run_hooks(hooks, g):
 
 def _call_backward(node, g, retain_graph):
     """Run one node's backward; un-broadcast each gradient to its input's shape."""
-    grads = node.backward(g)
+    grads = _formula(node, g)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(node.next_functions):
@@ -232,16 +271,42 @@ def _call_backward(node, g, retain_graph):
             shaped.append(None)
         else:
             shape = next_node.shape
-            shaped.append(gi if shape is None or gi.array.shape == shape else sum_to(gi, shape))
+            if shape is None or gi.shape == shape:
+                shaped.append(gi)
+            else:
+                shaped.append(sum_to(gi, shape) if _state.enabled else sum_array_to(gi, shape))
     return shaped
+
+
+def _formula(node, g):
+    """``node.backward`` on ``g``: with tensors when recording (create_graph), else on raw arrays."""
+    kind = node.formula
+    if _state.enabled:
+        return node.backward(g, TENSOR_MATH) if kind is BOTH else node.backward(g)
+    if kind is BOTH:
+        device = node.device
+        if device.type == "cpu":
+            return node.backward(g, array_math(node.xp))
+        with device.activate():  # its arrays live there; the pass may have entered another device
+            return node.backward(g, array_math(node.xp))
+    if kind is ANY:
+        return node.backward(g)
+    # written on tensors only (custom Functions): wrap for it, and take the arrays back
+    grads = node.backward(_as_tensor(g))
+    if isinstance(grads, tuple):
+        return tuple(_like(g, gi) for gi in grads)
+    return _like(g, grads)
 
 
 def _accumulate(leaf, g, create_graph) -> None:
     """Add ``g`` into ``leaf.grad`` after the leaf's hooks; cast to the leaf's dtype if an op promoted it."""
-    if g.array.dtype != leaf.array.dtype:
-        g = g.to(leaf.dtype)
+    if create_graph:
+        if g.array.dtype != leaf.array.dtype:
+            g = g.to(leaf.dtype)
+    elif g.dtype != leaf.array.dtype:
+        g = g.astype(leaf.array.dtype)
     if leaf._hooks:
-        g = _run_hooks(leaf._hooks, g)
+        g = _like(g, _run_hooks(leaf._hooks, _as_tensor(g)))
     with _grad_lock:
         _add_to_grad(leaf, g, create_graph)
 
@@ -251,19 +316,15 @@ def _add_to_grad(leaf, g, create_graph) -> None:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
         # copy: g may alias another leaf's gradient (a + b hands both the same one) or a user tensor
-        leaf.grad = _fresh(g)
+        leaf.grad = Tensor._make(_as_array(g).copy(), leaf.device)
     elif leaf.grad.requires_grad:
-        leaf.grad = leaf.grad.detach() + g
+        leaf.grad = leaf.grad.detach() + _as_tensor(g)
     else:
-        leaf.grad.array += g.array
+        leaf.grad.array += g
         leaf.grad._version[0] += 1
 
 
 def _accumulate_nonleaf(t, g) -> None:
     g = g.detach()
     with _grad_lock:
-        t.grad = _fresh(g) if t.grad is None else t.grad + g
-
-
-def _fresh(g):
-    return Tensor._make(g.array.copy(), g.device)
+        t.grad = Tensor._make(g.array.copy(), g.device) if t.grad is None else t.grad + g

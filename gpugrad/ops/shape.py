@@ -41,8 +41,8 @@ class SumTo(ArrayFunction):
         out = x.sum(axis=axes, keepdims=True) if axes else x
         return out.reshape(self.shape)
 
-    def backward(self, gy):
-        return expand(gy, self.in_shape)
+    def backward(self, gy, F):
+        return F.expand(gy, self.in_shape)
 
 
 class Expand(ArrayFunction):
@@ -55,8 +55,8 @@ class Expand(ArrayFunction):
         self.in_shape = x.shape
         return self.xp.broadcast_to(x, self.shape)
 
-    def backward(self, gy):
-        return sum_to(gy, self.in_shape)
+    def backward(self, gy, F):
+        return F.sum_to(gy, self.in_shape)
 
 
 def sum_to(x: Tensor, shape) -> Tensor:
@@ -114,8 +114,8 @@ class Reshape(ArrayFunction):
         self.in_shape = x.shape
         return x.reshape(self.shape)
 
-    def backward(self, gy):
-        return reshape(gy, self.in_shape)
+    def backward(self, gy, F):
+        return F.reshape(gy, self.in_shape)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -199,8 +199,8 @@ class Permute(ArrayFunction):
     def forward(self, x):
         return x.transpose(self.dims)
 
-    def backward(self, gy):
-        return permute(gy, *np.argsort(self.dims).tolist())
+    def backward(self, gy, F):
+        return F.permute(gy, np.argsort(self.dims).tolist())
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -255,7 +255,7 @@ class Contiguous(ArrayFunction):
     def forward(self, x):
         return self.xp.ascontiguousarray(x)
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return gy
 
 
@@ -268,7 +268,7 @@ class Clone(ArrayFunction):
     def forward(self, x):
         return x.copy()
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return gy
 
 
@@ -446,7 +446,9 @@ class GetItem(ArrayFunction):
             return _view_index_name(self.index, self.in_shape)
         return super().name()
 
-    def backward(self, gy):
+    def backward(self, gy, F):
+        if F.on_arrays:
+            return index_add_to_zeros(self.xp, self.in_shape, self.index, self.basic, gy)
         return IndexAdd(self.in_shape, self.index, self.basic)(gy)
 
 
@@ -486,15 +488,20 @@ class IndexAdd(ArrayFunction):
         self.shape, self.index, self.basic = shape, index, basic
 
     def forward(self, values):
-        out = self.xp.zeros(self.shape, dtype=values.dtype)
-        if self.basic:
-            out[self.index] = values
-        else:
-            scatter_add(self.xp, out, self.index, values)
-        return out
+        return index_add_to_zeros(self.xp, self.shape, self.index, self.basic, values)
 
-    def backward(self, gy):
-        return getitem(gy, self.index)
+    def backward(self, gy, F):
+        return gy[self.index]  # basic or advanced indexing: the same on arrays and tensors
+
+
+def index_add_to_zeros(xp, shape, index, basic: bool, values):
+    """Zeros of ``shape`` with ``values`` added at ``index``: the gradient of ``x[index]`` on arrays."""
+    out = xp.zeros(shape, dtype=values.dtype)
+    if basic:
+        out[index] = values
+    else:
+        scatter_add(xp, out, index, values)
+    return out
 
 
 def scatter_add(xp, target, index, values) -> None:
