@@ -31,7 +31,7 @@ from .grad_mode import _state
 
 # Bound on first use: the engine is imported by gpugrad.autograd, before the
 # tensor and op modules it needs exist.
-Tensor = sum_to = sum_array_to = TENSOR_MATH = array_math = cpu = cuda_device = None
+Tensor = sum_to = sum_array_to = TENSOR_MATH = _ARRAY_MATH = array_math = cpu = cuda_device = None
 
 # Backward passes in several threads may reach the same leaf: its read-add-write of .grad must not interleave
 # (NumPy drops the GIL inside `+=`), or gradients are lost.
@@ -39,10 +39,10 @@ _grad_lock = threading.Lock()
 
 
 def _bind() -> None:
-    global Tensor, sum_to, sum_array_to, TENSOR_MATH, array_math, cpu, cuda_device
+    global Tensor, sum_to, sum_array_to, TENSOR_MATH, _ARRAY_MATH, array_math, cpu, cuda_device
     if Tensor is None:
         from ..device import cpu, device as cuda_device
-        from ..ops.formulas import TENSOR_MATH, ArrayMath, array_math
+        from ..ops.formulas import _ARRAY_MATH, TENSOR_MATH, ArrayMath, array_math
         from ..ops.shape import sum_to
         from ..tensor import Tensor
 
@@ -136,16 +136,14 @@ def _roots(tensors, grads, create_graph):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             with out.device.activate():
                 g = Tensor._make(out.device.xp.ones_like(out.array), out.device)
-        if tuple(g.shape) != tuple(out.shape):
+        elif g.array.shape != out.array.shape:
             raise RuntimeError(
                 f"backward(): mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
                 f"and output[{i}] has a shape of {tuple(out.shape)}"
             )
         if g.device is not out.device:
             raise RuntimeError(f"backward(): gradient is on {g.device} but the output is on {out.device}; move it with .to()")
-        if not create_graph:
-            g = g.detach()
-        roots.append((_capture_node(out), g))
+        roots.append((_capture_node(out), g))  # without create_graph only its array is used
     return roots
 
 
@@ -166,27 +164,29 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
     pending = {}  # node -> summed gradient not yet delivered
     heap = []
     order = itertools.count()  # ties broken by first arrival, so runs are deterministic
+    push, pop = heapq.heappush, heapq.heappop
 
     def deliver(node, g):
         if node in pending:
             pending[node] = pending[node] + g
         else:
             pending[node] = g
-            heapq.heappush(heap, (-node.rank, next(order), node))
+            push(heap, (-node.rank, next(order), node))
 
     for node, g in roots:
         deliver(node, g if create_graph else g.array)
     captured = {}
     while heap:
-        node = heapq.heappop(heap)[2]
+        node = pop(heap)[2]
         g = pending.pop(node)
         if node._pre_hooks or node._retained:
             g = _apply_prehooks(node, g)
         if capture is not None and node in capture:
             captured[node] = _as_tensor(g)
         if node.__class__ is AccumulateGrad:
-            if capture is None and (accumulate_into is None or node in accumulate_into):
-                _accumulate(node.variable, g, create_graph)
+            leaf = node.variable  # None once the leaf was dropped: nothing could read its .grad
+            if leaf is not None and capture is None and (accumulate_into is None or node in accumulate_into):
+                _accumulate(leaf, g, create_graph)
             continue
         if accumulate_into is not None and node in accumulate_into:
             _accumulate_nonleaf(accumulate_into[node], _as_tensor(g))
@@ -284,11 +284,11 @@ def _formula(node, g):
     if _state.enabled:
         return node.backward(g, TENSOR_MATH) if kind is BOTH else node.backward(g)
     if kind is BOTH:
-        device = node.device
-        if device.type == "cpu":
-            return node.backward(g, array_math(node.xp))
-        with device.activate():  # its arrays live there; the pass may have entered another device
-            return node.backward(g, array_math(node.xp))
+        F = _ARRAY_MATH.get(node.xp) or array_math(node.xp)
+        if node.device.type == "cpu":
+            return node.backward(g, F)
+        with node.device.activate():  # its arrays live there; the pass may have entered another device
+            return node.backward(g, F)
     if kind is ANY:
         return node.backward(g)
     # written on tensors only (custom Functions): wrap for it, and take the arrays back

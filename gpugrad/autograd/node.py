@@ -208,8 +208,9 @@ class ArrayFunction(Node):
                 edges.append(_NO_EDGE)
         self.next_functions = tuple(edges)
         self.rank = rank + 1
-        self.shape = out.array.shape  # consumers' gradients are summed back to this shape
-        self.dtype = out.array.dtype  # for drawings and error messages
+        array = out.array
+        self.shape = array.shape  # consumers' gradients are summed back to this shape
+        self.dtype = array.dtype  # for drawings and error messages
         if self.saves_inputs:
             keep, saved = self.inputs_to_save(), []
             for i in self.saves_inputs:
@@ -299,8 +300,11 @@ def _unpack(function, inputs) -> tuple:
     """
     if len(inputs) == 2:
         a, b = inputs
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device is b.device:
-            return a.device, (a.array, b.array), (a.requires_grad, b.requires_grad)
+        if isinstance(a, Tensor):
+            if not isinstance(b, Tensor):  # a tensor and a Python number (x * 0.5)
+                return a.device, (a.array, b), (a.requires_grad, False)
+            if a.device is b.device:
+                return a.device, (a.array, b.array), (a.requires_grad, b.requires_grad)
     elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
         x = inputs[0]
         return x.device, (x.array,), (x.requires_grad,)

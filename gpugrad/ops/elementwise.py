@@ -292,26 +292,28 @@ def _where_positive(F, a):
     return F.where(F.constant(a, F.raw(a) > 0), a, 1.0)
 
 
-def _add_operator(a, b) -> Tensor:
-    """``a + b``: the same-dtype case skips promotion (operators are the hottest path)."""
-    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
-        try:
-            return Add()(a, b)
-        except ValueError:
-            _raise_broadcast_error("add", a, b)
-            raise
-    return add(a, b)
+def _fast_operator(name: str, function_cls, full, kinds: str = "biufc"):
+    """The operator ``tensor <op> b`` (the hottest path): operands that need no promotion go straight to the op.
 
+    Those are two tensors of one dtype (of ``kinds``), or a float tensor and a Python int or float;
+    everything else takes ``full``, the public op (promotion, checks).
+    """
 
-def _mul_operator(a, b) -> Tensor:
-    """``a * b``, with the same shortcut as ``_add_operator``."""
-    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
+    def operator(a, b) -> Tensor:
+        if isinstance(b, Tensor):
+            fast = a.array.dtype == b.array.dtype and a.array.dtype.kind in kinds
+        else:
+            fast = type(b) in _PLAIN_NUMBERS and a.array.dtype.kind == "f"
+        if not fast:
+            return full(a, b)
         try:
-            return Mul()(a, b)
+            return function_cls()(a, b)
         except ValueError:
-            _raise_broadcast_error("mul", a, b)
+            _raise_broadcast_error(name, a, b)
             raise
-    return mul(a, b)
+
+    operator.__name__ = f"_{name}_operator"
+    return operator
 
 
 def _scale_by_alpha(op: str, a, b, alpha):
@@ -377,6 +379,11 @@ def mul(a, b) -> Tensor:
     return _apply("mul", Mul(), a, b)
 
 
+_add_operator = _fast_operator("add", Add, add)
+_sub_operator = _fast_operator("sub", Sub, sub, kinds="iufc")  # sub() refuses bool operands, as PyTorch does
+_mul_operator = _fast_operator("mul", Mul, mul)
+
+
 def div(a, b, rounding_mode=None) -> Tensor:
     """True division; integer inputs give the default float dtype, as in PyTorch.
 
@@ -390,6 +397,9 @@ def div(a, b, rounding_mode=None) -> Tensor:
     return _apply("div", Div(), a, b)
 
 
+_div_operator = _fast_operator("div", Div, div, kinds="fc")  # integers divide to the default float
+
+
 def neg(x: Tensor) -> Tensor:
     if x.array.dtype.kind == "b":
         raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported (as in PyTorch); to "
@@ -399,6 +409,8 @@ def neg(x: Tensor) -> Tensor:
 
 def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     """``x ** exponent``; either side may be a Python number."""
+    if type(exponent) in _PLAIN_NUMBERS and isinstance(x, Tensor) and x.array.dtype.kind == "f":
+        return Pow(exponent)(x)  # the common case (x ** 2 on floats): nothing to promote
     if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
         _check_operand("pow", exponent)
         exponent = _as_number(exponent)  # a NumPy float64 scalar would upcast float32 data
@@ -529,10 +541,11 @@ class Sigmoid(ArrayFunction):
     def forward(self, x):
         # exp(-|x|) never overflows, and z/(1+z) keeps full relative accuracy for very negative x
         # (0.5 + 0.5*tanh(x/2) cancels there: sigmoid(-30) came out with a relative error of 1e-3, or 0)
+        # (one division, shared by both branches: 1/(1+z) for x >= 0, z/(1+z) below)
         xp = self.xp
         with np.errstate(under="ignore"):  # exp(-|x|) -> 0 is the right limit
             z = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
+        return (xp.where(x >= 0, 1.0, z) / (1.0 + z)).astype(x.dtype, copy=False)
 
     def backward(self, gy, F):
         y = self.saved_result(F)

@@ -42,7 +42,7 @@ def _old_value(t: Tensor) -> Tensor:
 def _check_broadcast(op: str, t: Tensor, other) -> None:
     """``other`` must be a number or a tensor that broadcasts to ``t``'s shape (in-place results keep it)."""
     ew._check_operand(op, other)
-    if not isinstance(other, Tensor):
+    if not isinstance(other, Tensor) or other.array.shape == t.array.shape:  # the common cases, checked fast
         return
     try:
         shape = np.broadcast_shapes(t.shape, other.shape)
