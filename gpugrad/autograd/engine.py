@@ -281,14 +281,14 @@ def _call_backward(node, g, retain_graph):
 def _formula(node, g):
     """``node.backward`` on ``g``: with tensors when recording (create_graph), else on raw arrays."""
     kind = node.formula
-    if _state.enabled:
-        return node.backward(g, TENSOR_MATH) if kind is BOTH else node.backward(g)
-    if kind is BOTH:
+    if kind is BOTH and not _state.enabled:  # the common case first
         F = _ARRAY_MATH.get(node.xp) or array_math(node.xp)
         if node.device.type == "cpu":
             return node.backward(g, F)
         with node.device.activate():  # its arrays live there; the pass may have entered another device
             return node.backward(g, F)
+    if _state.enabled:
+        return node.backward(g, TENSOR_MATH) if kind is BOTH else node.backward(g)
     if kind is ANY:
         return node.backward(g)
     # written on tensors only (custom Functions): wrap for it, and take the arrays back

@@ -208,9 +208,7 @@ class ArrayFunction(Node):
                 edges.append(_NO_EDGE)
         self.next_functions = tuple(edges)
         self.rank = rank + 1
-        array = out.array
-        self.shape = array.shape  # consumers' gradients are summed back to this shape
-        self.dtype = array.dtype  # for drawings and error messages
+        self.shape = out.array.shape  # consumers' gradients are summed back to this shape
         if self.saves_inputs:
             keep, saved = self.inputs_to_save(), []
             for i in self.saves_inputs:

@@ -189,6 +189,11 @@ def fill_(t: Tensor, value) -> Tensor:
 
 
 def zero_(t: Tensor) -> Tensor:
+    """Set every element to 0 in place (what optimizers do to ``.grad`` every step)."""
+    if t.__class__ is Tensor and t.array.__class__ is np.ndarray and not (t.requires_grad and _state.enabled):
+        t.array.fill(0)  # the common case, a CPU tensor outside the graph: no checks to make
+        t._version[0] += 1
+        return t
     return fill_(t, 0)
 
 
