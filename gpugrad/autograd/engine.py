@@ -165,6 +165,7 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
     heap = []
     order = itertools.count()  # ties broken by first arrival, so runs are deterministic
     push, pop = heapq.heappush, heapq.heappop
+    sum_down_to = sum_to if create_graph else sum_array_to
 
     def deliver(node, g):
         if node in pending:
@@ -191,8 +192,16 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
         if accumulate_into is not None and node in accumulate_into:
             _accumulate_nonleaf(accumulate_into[node], _as_tensor(g))
         for (next_node, _), gi in zip(node.next_functions, _call_backward(node, g, retain_graph)):
-            if next_node is not None and gi is not None:
-                deliver(next_node, gi)
+            if next_node is None or gi is None:
+                continue
+            shape = next_node.shape
+            if shape is not None and gi.shape != shape:
+                gi = sum_down_to(gi, shape)  # un-broadcast to the input's shape
+            if next_node in pending:  # deliver (inline: this loop is the engine's hot path)
+                pending[next_node] = pending[next_node] + gi
+            else:
+                pending[next_node] = gi
+                push(heap, (-next_node.rank, next(order), next_node))
     return captured
 
 
@@ -255,9 +264,9 @@ def _run_hooks(hooks, g):
 
 
 def _call_backward(node, g, retain_graph):
-    """Run one node's backward; un-broadcast each gradient to its input's shape."""
+    """Run one node's backward: one gradient per input (None where none), as the formula gave them."""
     grads = _formula(node, g)
-    if not isinstance(grads, tuple):
+    if grads.__class__ is not tuple:
         grads = (grads,)
     if len(grads) != len(node.next_functions):
         raise RuntimeError(
@@ -265,17 +274,7 @@ def _call_backward(node, g, retain_graph):
         )
     if not retain_graph:
         node.release()
-    shaped = []
-    for gi, (next_node, _) in zip(grads, node.next_functions):
-        if next_node is None or gi is None:
-            shaped.append(None)
-        else:
-            shape = next_node.shape
-            if shape is None or gi.shape == shape:
-                shaped.append(gi)
-            else:
-                shaped.append(sum_to(gi, shape) if _state.enabled else sum_array_to(gi, shape))
-    return shaped
+    return grads
 
 
 def _formula(node, g):
