@@ -294,18 +294,19 @@ class ArrayFunction(Node):
 def _unpack(function, inputs) -> tuple:
     """(device, raw arrays, requires_grad flags) of an op's inputs, checking they share a device.
 
-    One or two tensors is nearly every call, so those come first (this is every op's hot path).
+    One or two tensors is nearly every call, so those come first (this is every op's hot path; it reads
+    the ``_requires_grad`` slot, as the ``requires_grad`` property costs a call).
     """
     if len(inputs) == 2:
         a, b = inputs
         if isinstance(a, Tensor):
             if not isinstance(b, Tensor):  # a tensor and a Python number (x * 0.5)
-                return a.device, (a.array, b), (a.requires_grad, False)
+                return a.device, (a.array, b), (a._requires_grad, False)
             if a.device is b.device:
-                return a.device, (a.array, b.array), (a.requires_grad, b.requires_grad)
+                return a.device, (a.array, b.array), (a._requires_grad, b._requires_grad)
     elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
         x = inputs[0]
-        return x.device, (x.array,), (x.requires_grad,)
+        return x.device, (x.array,), (x._requires_grad,)
     device, arrays, needs = None, [], []
     for x in inputs:
         if isinstance(x, Tensor):
@@ -314,7 +315,7 @@ def _unpack(function, inputs) -> tuple:
                     check_same_device(function, inputs)  # raises the mixed-device error
                 device = x.device
             arrays.append(x.array)
-            needs.append(x.requires_grad)
+            needs.append(x._requires_grad)
         else:
             arrays.append(x)
             needs.append(False)
