@@ -140,14 +140,14 @@ class Extreme(ArrayFunction):
         reduce = self.xp.amax if self.kind == "max" else self.xp.amin
         return reduce(x, axis=self.axes, keepdims=self.keepdim)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        y = self.saved_output.array
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        x_data, y = F.raw(x), F.raw(self.saved_result(F))
         if not self.keepdim and self.axes is not None:
-            y = y.reshape([1 if i in self.axes else s for i, s in enumerate(x.array.shape)])
-        hits = (x.array == y).astype(x.array.dtype)
+            y = y.reshape([1 if i in self.axes else s for i, s in enumerate(x_data.shape)])
+        hits = (x_data == y).astype(x_data.dtype)
         hits /= hits.sum(axis=self.axes, keepdims=True)
-        return _grad_to_input(gy, x.array.shape, self.axes, self.keepdim) * _const(x, hits)
+        return _grad_to_input(gy, x_data.shape, self.axes, self.keepdim, F) * F.constant(x, hits)
 
 
 class ExtremeAlongDim(ArrayFunction):

@@ -281,10 +281,11 @@ class Cat(ArrayFunction):
         self.sizes = [a.shape[self.dim] for a in arrays]
         return self.xp.concatenate(arrays, axis=self.dim)
 
-    def backward(self, gy):
-        grads, start = [], 0
-        for size in self.sizes:
-            grads.append(narrow(gy, self.dim, start, size))
+    def backward(self, gy, F):
+        grads, start, index = [], 0, [slice(None)] * gy.ndim
+        for size in self.sizes:  # each input's slice of the gradient (indexing: the same on arrays and tensors)
+            index[self.dim] = slice(start, start + size)
+            grads.append(gy[tuple(index)])
             start += size
         return tuple(grads)
 

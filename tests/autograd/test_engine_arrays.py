@@ -86,6 +86,8 @@ FORMULA_CASES = {
     "matmul/linear": lambda a, b: (a @ b.T) @ a + F.linear(a, b, b[0, :2]).sum() + a[0] @ b[1],
     "matrix @ vector": lambda a, b: (a @ b[0]).sum() * (a[1] @ b.T),
     "to(dtype)": lambda a, b: (a.to(gg.float32) * 2.0).to(gg.float64) * b,
+    "max/min, ties split": lambda a, b: a.amax(dim=1) * b.amin() + (a * 0.0 + 1.0).amax(dim=0).sum() * a.amax(),
+    "cat/stack": lambda a, b: gg.cat([a, b * b], dim=1).sum(dim=0) * gg.stack([a[0], b[1]], dim=-1).sum(),
 }
 
 
