@@ -17,7 +17,6 @@ takes tensors only (custom Functions) get their arrays wrapped.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import threading
@@ -134,8 +133,7 @@ def _roots(tensors, grads, create_graph):
         if g is None:
             if out.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            with out.device.activate():
-                g = Tensor._make(out.device.xp.ones_like(out.array), out.device)
+            g = _ones_like(out)
         elif g.array.shape != out.array.shape:
             raise RuntimeError(
                 f"backward(): mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
@@ -147,14 +145,26 @@ def _roots(tensors, grads, create_graph):
     return roots
 
 
+def _ones_like(out):
+    """The implicit seed of a scalar output's backward: a one of its dtype, on its device."""
+    array = out.array
+    if out.device.type == "cpu":  # xp.ones, not ones_like: no Python-level wrapper (the seed of every step)
+        return Tensor._make(out.device.xp.ones(array.shape, dtype=array.dtype), out.device)
+    with out.device.activate():
+        return Tensor._make(out.device.xp.ones(array.shape, dtype=array.dtype), out.device)
+
+
 def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     """Process the graph from ``roots``; return the gradients seen at the ``capture`` nodes."""
     previous = _state.enabled
     _state.enabled = bool(create_graph)  # also how the nodes below tell arrays from tensors
     try:
+        device = roots[0][1].device if roots else None
+        if device is None or device.type == "cpu":
+            return _walk(roots, retain_graph, create_graph, accumulate_into, capture)
         # backward formulas and accumulation call the array module directly: on CUDA they must run
         # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
-        with roots[0][1].device.activate() if roots else contextlib.nullcontext():
+        with device.activate():
             return _walk(roots, retain_graph, create_graph, accumulate_into, capture)
     finally:
         _state.enabled = previous
