@@ -41,11 +41,9 @@ def _bind() -> None:
     global Tensor, sum_to, sum_array_to, TENSOR_MATH, _ARRAY_MATH, array_math, cpu, cuda_device
     if Tensor is None:
         from ..device import cpu, device as cuda_device
-        from ..ops.formulas import _ARRAY_MATH, TENSOR_MATH, ArrayMath, array_math
-        from ..ops.shape import sum_to
+        from ..ops.formulas import _ARRAY_MATH, TENSOR_MATH, array_math
+        from ..ops.shape import sum_array_to, sum_to
         from ..tensor import Tensor
-
-        sum_array_to = ArrayMath.sum_to
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -250,6 +248,8 @@ def _apply_prehooks(node, g):
                 with _grad_lock:
                     retained.grad = t.detach() if retained.grad is None else retained.grad + t.detach()
     return _like(g, t)
+
+
 def _run_hooks(hooks, g):
     """Call each tensor hook in turn; a returned tensor replaces the gradient if it has its shape and dtype."""
     for hook in list(hooks):

@@ -27,7 +27,6 @@ import numpy as np
 
 from . import elementwise as _ew
 from . import shape as _shape
-from .shape import _broadcast_axes
 
 
 class ArrayMath:
@@ -37,7 +36,7 @@ class ArrayMath:
 
     def __init__(self, xp):
         self.xp = xp
-        self.exp, self.log, self.log1p, self.sqrt = xp.exp, xp.log, xp.log1p, xp.sqrt
+        self.exp, self.log = xp.exp, xp.log
         self.sin, self.cos, self.tanh, self.sign = xp.sin, xp.cos, xp.tanh, xp.sign
         self.where = xp.where
 
@@ -75,11 +74,6 @@ class ArrayMath:
         return self.xp.squeeze(x, axis)
 
     @staticmethod
-    def cast(x, like):
-        """``x`` in ``like``'s dtype (a mask or count as the gradient's float type)."""
-        return x.astype(like.dtype, copy=False)
-
-    @staticmethod
     def constant(like, array):
         """An array computed from values (masks, weights): as it is here; a constant tensor in TENSOR_MATH."""
         return array
@@ -89,21 +83,14 @@ class ArrayMath:
         """The raw array of ``x`` (to compute a mask from values): ``x`` itself here."""
         return x
 
-    @staticmethod
-    def sum_to(x, shape):
-        """Sum ``x`` down to ``shape``, undoing broadcasting (what the engine applies to every gradient)."""
-        if not shape:  # to a scalar: the plain full sum
-            return x.sum()
-        axes = _broadcast_axes(x.shape, shape)
-        out = x.sum(axis=axes, keepdims=True) if axes else x
-        return out.reshape(shape)
+    sum_to = staticmethod(_shape.sum_array_to)
 
 
 class _TensorMath:
     """``F`` on tensors: gpugrad's differentiable ops, for ``create_graph=True``."""
 
     on_arrays = False
-    exp, log, log1p, sqrt = staticmethod(_ew.exp), staticmethod(_ew.log), staticmethod(_ew.log1p), staticmethod(_ew.sqrt)
+    exp, log = staticmethod(_ew.exp), staticmethod(_ew.log)
     sin, cos, tanh = staticmethod(_ew.sin), staticmethod(_ew.cos), staticmethod(_ew.tanh)
     sign, where, erf = staticmethod(_ew.sign), staticmethod(_ew.where), staticmethod(_ew.erf)
     sum_to = staticmethod(_shape.sum_to)
@@ -131,10 +118,6 @@ class _TensorMath:
         return _shape.transpose(x, -1, -2)
 
     unsqueeze, squeeze = staticmethod(_shape.unsqueeze), staticmethod(_shape.squeeze)
-
-    @staticmethod
-    def cast(x, like):
-        return x.to(like.dtype)
 
     @staticmethod
     def constant(like, array):

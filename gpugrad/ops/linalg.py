@@ -7,7 +7,6 @@ import numpy as np
 from ..autograd.node import ArrayFunction
 from ..tensor import Tensor
 from .elementwise import _other_needs_grad, promote
-from .shape import mT, squeeze, unsqueeze
 
 
 class MatMul(ArrayFunction):

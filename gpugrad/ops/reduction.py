@@ -10,7 +10,7 @@ from ..autograd.node import ArrayFunction
 from ..tensor import Tensor, _wrap_dim
 from .elementwise import _const, as_float, exp, log, sqrt, where
 from .formulas import TENSOR_MATH
-from .shape import expand, reshape
+from .shape import reshape
 from ..device import on_tensor_device
 
 values_indices = namedtuple("values_indices", ["values", "indices"])

@@ -35,11 +35,7 @@ class SumTo(ArrayFunction):
 
     def forward(self, x):
         self.in_shape = x.shape
-        if not self.shape:  # to a scalar: the plain full sum (the common case of a broadcast scalar)
-            return x.sum()
-        axes = _broadcast_axes(x.shape, self.shape)
-        out = x.sum(axis=axes, keepdims=True) if axes else x
-        return out.reshape(self.shape)
+        return sum_array_to(x, self.shape)
 
     def backward(self, gy, F):
         return F.expand(gy, self.in_shape)
@@ -57,6 +53,15 @@ class Expand(ArrayFunction):
 
     def backward(self, gy, F):
         return F.sum_to(gy, self.in_shape)
+
+
+def sum_array_to(x, shape: tuple):
+    """Sum the array ``x`` down to ``shape``, undoing broadcasting (the engine does it to gradients on arrays)."""
+    if not shape:  # to a scalar: the plain full sum (the common case of a broadcast scalar)
+        return x.sum()
+    axes = _broadcast_axes(x.shape, shape)
+    out = x.sum(axis=axes, keepdims=True) if axes else x
+    return out.reshape(shape)
 
 
 def sum_to(x: Tensor, shape) -> Tensor:
