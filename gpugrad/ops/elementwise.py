@@ -292,16 +292,17 @@ def _where_positive(F, a):
     return F.where(F.constant(a, F.raw(a) > 0), a, 1.0)
 
 
-def _fast_operator(name: str, function_cls, full, kinds: str = "biufc"):
+def _fast_operator(name: str, function_cls, full, kinds: str | None = None):
     """The operator ``tensor <op> b`` (the hottest path): operands that need no promotion go straight to the op.
 
-    Those are two tensors of one dtype (of ``kinds``), or a float tensor and a Python int or float;
-    everything else takes ``full``, the public op (promotion, checks).
+    Those are two tensors of one dtype (of ``kinds``, any if None), or a float tensor and a Python int
+    or float; everything else takes ``full``, the public op (promotion, checks).
     """
 
     def operator(a, b) -> Tensor:
         if isinstance(b, Tensor):
-            fast = a.array.dtype == b.array.dtype and a.array.dtype.kind in kinds
+            dtype = a.array.dtype
+            fast = dtype == b.array.dtype and (kinds is None or dtype.kind in kinds)
         else:
             fast = type(b) in _PLAIN_NUMBERS and a.array.dtype.kind == "f"
         if not fast:
