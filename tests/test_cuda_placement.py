@@ -97,3 +97,12 @@ def _fill_past_a_limit(pool, x, device):
             gg.expand(x, 2**20).contiguous()  # 4 MiB
     finally:
         pool.set_limit(size=0)
+
+
+def test_backward_from_a_cpu_loss_runs_each_node_on_its_own_device():
+    device = _second_device()
+    x = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    loss = ((x * 3).exp() * 2).cpu().sum()  # the root is on the CPU, the graph below it on cuda:1
+    loss.backward()
+    assert x.grad.array.device.id == 1
+    np.testing.assert_allclose(x.grad.cpu().numpy(), 6 * np.exp(3 * np.array([1.0, 2.0])), rtol=1e-6)

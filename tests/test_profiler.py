@@ -62,9 +62,18 @@ def test_exact_counts_on_a_known_program(device):
     assert nodes == {"AddBackward0": 3, "MulBackward0": 3, "ReluBackward0": 3, "SumBackward0": 3}
     assert backward["AccumulateGrad"] == 6  # w and b, three times
     assert backward["backward pass"] == 3
-    # the ops backward formulas run are listed under "backward", never as forward calls
-    other = set(backward) - set(nodes) - {"AccumulateGrad", "backward pass"}
+    # without create_graph the formulas run on raw arrays: no gpugrad op runs inside backward
+    assert set(backward) - set(nodes) - {"AccumulateGrad", "backward pass"} == set()
+
+
+def test_ops_run_by_formulas_under_create_graph_are_listed_as_backward(device):
+    x = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    with profiler.profile() as prof:
+        (x * x).tanh().sum().backward(create_graph=True)
+    backward, forward = prof.counts("backward"), prof.counts("forward")
+    other = set(backward) - {"AccumulateGrad", "backward pass"} - {n for n in backward if n.endswith("Backward0")}
     assert other and all(name[0].isupper() and not name.endswith("Backward0") for name in other)
+    assert forward == {"Mul": 1, "Tanh": 1, "Sum": 1}
 
 
 def test_times_nest_and_self_time_excludes_children():

@@ -27,6 +27,9 @@ import os
 import sys
 import threading
 
+import numpy as np
+
+from .. import backends
 from . import engine
 from .function import FunctionBackward
 from .node import ArrayFunction
@@ -309,13 +312,17 @@ def _checking_gradients(inner):
 
 
 def _nonfinite(grad):
-    """``"nan"``, ``"inf"`` or None for a gradient tensor (a device sync on GPU; this is debug mode)."""
-    if getattr(grad, "array", None) is None or grad.array.dtype.kind not in "fc":  # None, or a multi-output slot
+    """``"nan"``, ``"inf"`` or None for a gradient, a tensor or (create_graph off) a raw array.
+
+    A device sync on GPU; this is debug mode.
+    """
+    data = getattr(grad, "array", grad)
+    if getattr(data, "dtype", None) is None or data.dtype.kind not in "fc":  # None, or a multi-output slot
         return None
-    xp = grad.device.xp
-    if bool(xp.isfinite(grad.array).all()):  # one pass in the common case
+    xp = backends.cupy if backends.is_cupy_array(data) else np
+    if bool(xp.isfinite(data).all()):  # one pass in the common case
         return None
-    return "nan" if bool(xp.isnan(grad.array).any()) else "inf"
+    return "nan" if bool(xp.isnan(data).any()) else "inf"
 
 
 def _ordinal(n: int) -> str:

@@ -4,21 +4,33 @@ Nodes are taken from a heap, highest rank first (a node's rank is one more
 than that of any node feeding it), so every node runs once, after all the
 nodes that send it gradient, and the gradients reaching it are summed first.
 Deep graphs (a 100 000-op chain) use no Python stack.
+
+What a gradient is depends on ``create_graph``. Off (nearly every training
+step) nothing is recorded, so gradients are raw NumPy/CuPy arrays from the
+roots to the leaves: each op's one ``backward(gy, F)`` formula runs on arrays
+with ``F`` the array module's math, and summing, un-broadcasting and
+accumulating cost no tensors. On, gradients are tensors and ``F`` is
+gpugrad's differentiable ops, so the backward pass itself is recorded.
+Tensor hooks and ``retain_grad`` always see tensors; nodes whose backward
+takes tensors only (custom Functions) get their arrays wrapped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 import threading
 
-from .node import AccumulateGrad, accumulator_of
+from numpy import asarray as _asarray, generic as _numpy_scalar
+
+from .. import backends
+from .function import _Slots
+from .node import ANY, BOTH, AccumulateGrad, accumulator_of
 from .grad_mode import _state
 
 # Bound on first use: the engine is imported by gpugrad.autograd, before the
 # tensor and op modules it needs exist.
-Tensor = sum_to = None
+Tensor = sum_to = sum_array_to = TENSOR_MATH = _ARRAY_MATH = array_math = cpu = cuda_device = None
 
 # Backward passes in several threads may reach the same leaf: its read-add-write of .grad must not interleave
 # (NumPy drops the GIL inside `+=`), or gradients are lost.
@@ -34,9 +46,11 @@ _callbacks = _Callbacks()
 
 
 def _bind() -> None:
-    global Tensor, sum_to
+    global Tensor, sum_to, sum_array_to, TENSOR_MATH, _ARRAY_MATH, array_math, cpu, cuda_device
     if Tensor is None:
-        from ..ops.shape import sum_to
+        from ..device import cpu, device as cuda_device
+        from ..ops.formulas import _ARRAY_MATH, TENSOR_MATH, array_math
+        from ..ops.shape import sum_array_to, sum_to
         from ..tensor import Tensor
 
 
@@ -145,33 +159,43 @@ def _roots(tensors, grads, create_graph):
         if g is None:
             if out.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            with out.device.activate():
-                g = Tensor._make(out.device.xp.ones_like(out.array), out.device)
-        if tuple(g.shape) != tuple(out.shape):
+            g = _ones_like(out)
+        elif g.array.shape != out.array.shape:
             raise RuntimeError(
                 f"backward(): mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
                 f"and output[{i}] has a shape of {tuple(out.shape)}"
             )
         if g.device is not out.device:
             raise RuntimeError(f"backward(): gradient is on {g.device} but the output is on {out.device}; move it with .to()")
-        if not create_graph:
-            g = g.detach()
-        roots.append((_capture_node(out), g))
+        roots.append((_capture_node(out), g))  # without create_graph only its array is used
     return roots
+
+
+def _ones_like(out):
+    """The implicit seed of a scalar output's backward: a one of its dtype, on its device."""
+    array = out.array
+    if out.device.type == "cpu":  # xp.ones, not ones_like: no Python-level wrapper (the seed of every step)
+        return Tensor._make(out.device.xp.ones(array.shape, dtype=array.dtype), out.device)
+    with out.device.activate():
+        return Tensor._make(out.device.xp.ones(array.shape, dtype=array.dtype), out.device)
 
 
 def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     """Process the graph from ``roots``; return the gradients seen at the ``capture`` nodes."""
     previous = _state.enabled
-    _state.enabled = bool(create_graph)
+    _state.enabled = bool(create_graph)  # also how the nodes below tell arrays from tensors
     queued = []  # end-of-backward callbacks (queue_callback)
     _callbacks.stack = _callbacks.stack + (queued,)
     try:
         try:
-            # backward formulas and accumulation call the array module directly: on CUDA they must run
-            # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
-            with roots[0][1].device.activate() if roots else contextlib.nullcontext():
+            device = roots[0][1].device if roots else None
+            if device is None or device.type == "cpu":
                 captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+            else:
+                # backward formulas and accumulation call the array module directly: on CUDA they must run
+                # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
+                with device.activate():
+                    captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
         finally:
             _state.enabled = previous
         while queued:  # in order; a callback may queue another
@@ -185,49 +209,121 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
     pending = {}  # node -> summed gradient not yet delivered
     heap = []
     order = itertools.count()  # ties broken by first arrival, so runs are deterministic
+    push, pop = heapq.heappush, heapq.heappop
+    sum_down_to = sum_to if create_graph else sum_array_to
 
     def deliver(node, g):
         if node in pending:
             pending[node] = pending[node] + g
         else:
             pending[node] = g
-            heapq.heappush(heap, (-node.rank, next(order), node))
+            push(heap, (-node.rank, next(order), node))
 
     for node, g in roots:
-        deliver(node, g)
+        deliver(node, g if create_graph else g.array)
     captured = {}
+    # a graph may cross devices (x.to("cuda:1")): each node's arrays are handled with its device current
+    on_device = _DeviceSwitch(roots[0][1].device if roots else None)
+    try:
+        _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_graph, accumulate_into,
+                    capture, sum_down_to)
+    finally:
+        on_device.restore()
+    return captured
+
+
+def _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_graph, accumulate_into, capture,
+                sum_down_to):
+    """Process nodes in reverse topological order (rank), each once its gradients are all summed."""
+    push, pop = heapq.heappush, heapq.heappop
     while heap:
-        node = heapq.heappop(heap)[2]
+        node = pop(heap)[2]
+        where = getattr(node, "device", None)
+        if where is not on_device.current and where is not None:
+            on_device.switch(where)
         g = pending.pop(node)
         if node._pre_hooks or node._retained:
             g = _apply_prehooks(node, g)
         if capture is not None and node in capture:
-            captured[node] = g
+            captured[node] = _as_tensor(g)
         if node.__class__ is AccumulateGrad:
-            if capture is None and (accumulate_into is None or node in accumulate_into):
-                _accumulate(node.variable, g, create_graph)
+            leaf = node.variable  # None once the leaf was dropped: nothing could read its .grad
+            if leaf is not None and capture is None and (accumulate_into is None or node in accumulate_into):
+                _accumulate(leaf, g, create_graph)
                 if node._post_hooks:
                     _run_post_hooks(node)
             continue
         if accumulate_into is not None and node in accumulate_into:
-            _accumulate_nonleaf(accumulate_into[node], g)
+            _accumulate_nonleaf(accumulate_into[node], _as_tensor(g))
         for (next_node, _), gi in zip(node.next_functions, _call_backward(node, g, retain_graph)):
-            if next_node is not None and gi is not None:
-                deliver(next_node, gi)
-    return captured
+            if next_node is None or gi is None:
+                continue
+            shape = next_node.shape
+            if shape is not None and gi.shape != shape:
+                gi = sum_down_to(gi, shape)  # un-broadcast to the input's shape
+            if next_node in pending:  # deliver (inline: this loop is the engine's hot path)
+                pending[next_node] = pending[next_node] + gi
+            else:
+                pending[next_node] = gi
+                push(heap, (-next_node.rank, next(order), next_node))
+
+
+class _DeviceSwitch:
+    """Makes a node's CUDA device current when the walk reaches it (CuPy works on its current device)."""
+
+    def __init__(self, device):
+        self.current = device
+        self.before = None  # CuPy's current device before the first switch, put back by restore()
+
+    def switch(self, device) -> None:
+        self.current = device
+        if device.type != "cuda":
+            return
+        cupy = device.xp.cuda
+        if self.before is None:
+            self.before = cupy.Device()
+        cupy.Device(device.index).use()
+
+    def restore(self) -> None:
+        if self.before is not None:
+            self.before.use()
+
+
+# ------------------------------------------------------------- arrays and tensors
+def _as_tensor(g):
+    """A gradient as a tensor (hooks, custom Functions and callers see tensors); tensors pass as they are."""
+    if g is None or isinstance(g, Tensor):
+        return g
+    if g.__class__ is _Slots:
+        return _Slots([_as_tensor(s) for s in g.grads])
+    g = _as_array(g)
+    return Tensor._make(g, cuda_device("cuda", g.device.id) if backends.is_cupy_array(g) else cpu())
+
+
+def _as_array(g):
+    """NumPy hands back scalars for 0-d results; a tensor must hold an array."""
+    return _asarray(g) if isinstance(g, _numpy_scalar) else g
+
+
+def _like(g, t):
+    """``t`` (a tensor from a hook or a tensors-only backward) in the kind ``g`` has: its array unless g is a tensor."""
+    if t is None or isinstance(g, Tensor) or not isinstance(t, Tensor):
+        return t
+    return t.array
 
 
 def _apply_prehooks(node, g):
     """Tensor hooks registered on a non-leaf, then ``retain_grad`` (always last, as in PyTorch)."""
+    t = _as_tensor(g)
     if node._pre_hooks:
-        g = _run_hooks(node._pre_hooks, g)
+        t = _run_hooks(node._pre_hooks, t)
     if node._retained:
         for ref in node._retained:
-            t = ref()
-            if t is not None:
+            retained = ref()
+            if retained is not None:
                 with _grad_lock:
-                    t.grad = g.detach() if t.grad is None else t.grad + g.detach()
-    return g
+                    retained.grad = t.detach() if retained.grad is None else retained.grad + t.detach()
+    return _like(g, t)
 
 
 def _run_hooks(hooks, g):
@@ -261,9 +357,9 @@ def _run_post_hooks(node) -> None:
 
 
 def _call_backward(node, g, retain_graph):
-    """Run one node's backward; un-broadcast each gradient to its input's shape."""
-    grads = node.backward(g)
-    if not isinstance(grads, tuple):
+    """Run one node's backward: one gradient per input (None where none), as the formula gave them."""
+    grads = _formula(node, g)
+    if grads.__class__ is not tuple:
         grads = (grads,)
     if len(grads) != len(node.next_functions):
         raise RuntimeError(
@@ -271,22 +367,38 @@ def _call_backward(node, g, retain_graph):
         )
     if not retain_graph:
         node.release()
-    shaped = []
-    for gi, (next_node, _) in zip(grads, node.next_functions):
-        if next_node is None or gi is None:
-            shaped.append(None)
-        else:
-            shape = next_node.shape
-            shaped.append(gi if shape is None or gi.array.shape == shape else sum_to(gi, shape))
-    return shaped
+    return grads
+
+
+def _formula(node, g):
+    """``node.backward`` on ``g``: with tensors when recording (create_graph), else on raw arrays."""
+    kind = node.formula
+    if kind is BOTH and not _state.enabled:  # the common case first
+        F = _ARRAY_MATH.get(node.xp) or array_math(node.xp)
+        if node.device.type == "cpu":
+            return node.backward(g, F)
+        with node.device.activate():  # its arrays live there; the pass may have entered another device
+            return node.backward(g, F)
+    if _state.enabled:
+        return node.backward(g, TENSOR_MATH) if kind is BOTH else node.backward(g)
+    if kind is ANY:
+        return node.backward(g)
+    # written on tensors only (custom Functions): wrap for it, and take the arrays back
+    grads = node.backward(_as_tensor(g))
+    if isinstance(grads, tuple):
+        return tuple(_like(g, gi) for gi in grads)
+    return _like(g, grads)
 
 
 def _accumulate(leaf, g, create_graph) -> None:
     """Add ``g`` into ``leaf.grad`` after the leaf's hooks; cast to the leaf's dtype if an op promoted it."""
-    if g.array.dtype != leaf.array.dtype:
-        g = g.to(leaf.dtype)
+    if create_graph:
+        if g.array.dtype != leaf.array.dtype:
+            g = g.to(leaf.dtype)
+    elif g.dtype != leaf.array.dtype:
+        g = g.astype(leaf.array.dtype)
     if leaf._hooks:
-        g = _run_hooks(leaf._hooks, g)
+        g = _like(g, _run_hooks(leaf._hooks, _as_tensor(g)))
     with _grad_lock:
         _add_to_grad(leaf, g, create_graph)
 
@@ -296,19 +408,15 @@ def _add_to_grad(leaf, g, create_graph) -> None:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
         # copy: g may alias another leaf's gradient (a + b hands both the same one) or a user tensor
-        leaf.grad = _fresh(g)
+        leaf.grad = Tensor._make(_as_array(g).copy(), leaf.device)
     elif leaf.grad.requires_grad:
-        leaf.grad = leaf.grad.detach() + g
+        leaf.grad = leaf.grad.detach() + _as_tensor(g)
     else:
-        leaf.grad.array += g.array
+        leaf.grad.array += g
         leaf.grad._version[0] += 1
 
 
 def _accumulate_nonleaf(t, g) -> None:
     g = g.detach()
     with _grad_lock:
-        t.grad = _fresh(g) if t.grad is None else t.grad + g
-
-
-def _fresh(g):
-    return Tensor._make(g.array.copy(), g.device)
+        t.grad = Tensor._make(g.array.copy(), g.device) if t.grad is None else t.grad + g

@@ -33,7 +33,7 @@ import inspect
 import weakref
 
 from .grad_mode import _state, no_grad
-from .node import _FREED_MESSAGE, _NO_EDGE, ArrayFunction, Node, _modified_message, accumulator_of
+from .node import _FREED_MESSAGE, _NO_EDGE, ANY, ArrayFunction, Node, _modified_message, accumulator_of
 
 # Set by gpugrad.tensor once Tensor exists (tensor.py imports the autograd package).
 Tensor = None
@@ -323,6 +323,8 @@ class _Slots:
 
 class _OutputSlot(Node):
     """The grad_fn of output ``k`` of a multi-output custom Function: hands its gradient to slot ``k``."""
+
+    formula = ANY  # routes the gradient to its slot, whatever kind it is
 
     def __init__(self, node: FunctionBackward, k: int, count: int, shape: tuple):
         self.node, self.k, self.count, self.shape = node, k, count, shape

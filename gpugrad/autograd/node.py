@@ -5,8 +5,14 @@ PyTorch's ``torch.autograd.Function`` (that one, with ``ctx`` and
 ``@staticmethod`` forward/backward on tensors, is ``gpugrad.autograd.Function``
 in ``autograd/function.py``, built on the ``Node`` here). An ArrayFunction
 subclass writes ``forward`` on raw arrays (NumPy or CuPy, through the array
-module of the inputs) and ``backward`` with gpugrad ops on tensors, so
-gradients are differentiable themselves (``create_graph=True``) for free::
+module of the inputs) and one ``backward(gy, F)`` formula for both kinds of
+number: ``F`` is a namespace of math functions (``gpugrad/ops/formulas.py``).
+When nothing is recorded (``create_graph=False``, nearly every training step)
+the engine hands the formula raw arrays and ``F`` works on arrays; with
+``create_graph=True`` it hands tensors and ``F`` is gpugrad's differentiable
+ops, so gradients can be differentiated again. Operators (``gy * x``) mean the
+same on both; ``saved_values(F)`` and ``saved_result(F)`` give the saved
+inputs and output in the matching kind::
 
     class Sin(ArrayFunction):
         saves_inputs = (0,)
@@ -14,9 +20,12 @@ gradients are differentiable themselves (``create_graph=True``) for free::
         def forward(self, x):
             return self.xp.sin(x)
 
-        def backward(self, gy):
-            (x,) = self.saved_tensors
-            return gy * x.cos()
+        def backward(self, gy, F):
+            (x,) = self.saved_values(F)
+            return gy * F.cos(x)
+
+A ``backward(gy)`` without ``F`` is written on tensors only: the engine then
+wraps the arrays into tensors for it (slower; kept for ops not yet rewritten).
 
 Calling an instance (``Sin()(t)``) runs forward and, when grad mode is on
 and an input requires grad, makes the instance the output's ``grad_fn``: a
@@ -46,6 +55,9 @@ _FREED_MESSAGE = (
 )
 
 
+TENSORS, BOTH, ANY = "tensors", "both", "any"  # the kinds of backward formula, see Node.formula
+
+
 class Node:
     """A vertex of the backward graph; ``ArrayFunction``, ``AccumulateGrad`` and custom-Function nodes are nodes.
 
@@ -57,6 +69,9 @@ class Node:
 
     next_functions: tuple = ()
     rank = 0
+    # what backward() takes: "tensors" only (custom Functions), "both" (a formula backward(gy, F) on raw arrays
+    # or tensors) or "any" (it only routes the gradient); the engine gives arrays to all but "tensors"
+    formula = TENSORS
     shape = None  # the shape of the tensor this node produces (or accumulates into)
     _pre_hooks = None  # set per node only when a hook is registered
     _retained = None  # weak references to tensors that called retain_grad()
@@ -155,10 +170,15 @@ class ArrayFunction(Node):
     _output_data = None
     _freed = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        code = getattr(cls.backward, "__code__", None)
+        cls.formula = BOTH if code is not None and code.co_argcount == 3 else TENSORS  # backward(self, gy, F)
+
     def forward(self, *arrays):
         raise NotImplementedError
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, F):
         raise NotImplementedError
 
     def name(self) -> str:
@@ -198,7 +218,6 @@ class ArrayFunction(Node):
         self.next_functions = tuple(edges)
         self.rank = rank + 1
         self.shape = out.array.shape  # consumers' gradients are summed back to this shape
-        self.dtype = out.array.dtype  # for drawings and error messages
         if self.saves_inputs:
             keep, saved = self.inputs_to_save(), []
             for i in self.saves_inputs:
@@ -235,6 +254,32 @@ class ArrayFunction(Node):
                 raise RuntimeError(_modified_message(self, tensor._version[0], version))
         return tuple(tensor for tensor, _ in self._saved)
 
+    def saved_values(self, F) -> tuple:
+        """``saved_tensors`` for a ``backward(gy, F)`` formula: their raw arrays when ``F`` works on arrays."""
+        if not F.on_arrays:
+            return self.saved_tensors
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        values = []
+        for value, version in self._saved:
+            if version is None:  # a Python number, or not saved (None)
+                values.append(value)
+            elif value._version[0] != version:
+                raise RuntimeError(_modified_message(self, value._version[0], version))
+            else:
+                values.append(value.array)
+        return values
+
+    def saved_result(self, F):
+        """``saved_output`` for a ``backward(gy, F)`` formula: the raw array when ``F`` works on arrays."""
+        if not F.on_arrays:
+            return self.saved_output
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        if self._output_version[0] != self._output_version_at_save:
+            raise RuntimeError(_modified_message(self, self._output_version[0], self._output_version_at_save))
+        return self._output_data
+
     @property
     def saved_output(self):
         """The output as a tensor whose ``grad_fn`` is this node (so double backward sees it)."""
@@ -258,15 +303,19 @@ class ArrayFunction(Node):
 def _unpack(function, inputs) -> tuple:
     """(device, raw arrays, requires_grad flags) of an op's inputs, checking they share a device.
 
-    One or two tensors is nearly every call, so those come first (this is every op's hot path).
+    One or two tensors is nearly every call, so those come first (this is every op's hot path; it reads
+    the ``_requires_grad`` slot, as the ``requires_grad`` property costs a call).
     """
     if len(inputs) == 2:
         a, b = inputs
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.device is b.device:
-            return a.device, (a.array, b.array), (a.requires_grad, b.requires_grad)
+        if isinstance(a, Tensor):
+            if not isinstance(b, Tensor):  # a tensor and a Python number (x * 0.5)
+                return a.device, (a.array, b), (a._requires_grad, False)
+            if a.device is b.device:
+                return a.device, (a.array, b.array), (a._requires_grad, b._requires_grad)
     elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
         x = inputs[0]
-        return x.device, (x.array,), (x.requires_grad,)
+        return x.device, (x.array,), (x._requires_grad,)
     device, arrays, needs = None, [], []
     for x in inputs:
         if isinstance(x, Tensor):
@@ -275,7 +324,7 @@ def _unpack(function, inputs) -> tuple:
                     check_same_device(function, inputs)  # raises the mixed-device error
                 device = x.device
             arrays.append(x.array)
-            needs.append(x.requires_grad)
+            needs.append(x._requires_grad)
         else:
             arrays.append(x)
             needs.append(False)

@@ -14,6 +14,7 @@ Suites:
     mlp          a 784-256-256-10 MLP training step with Adam
     distributed  that MLP data-parallel on 2 MPI ranks, against 2 independent processes and PyTorch DDP (gloo)
     lenet        a LeNet-5 training step (conv, pool, SGD) on a 64 x 1 x 28 x 28 batch
+    eager        issue 13's rows: a 10-op chain, a+b, the curve fit and the MLP step (eager tape cost)
 
 Example:
     >>> from gpugrad.bench import main

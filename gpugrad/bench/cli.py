@@ -12,7 +12,7 @@ import argparse
 import gc
 import sys
 
-from . import chain, curvefit, distributed, elementwise, lenet, matmul, mlp, tensor_ops, tiny
+from . import chain, curvefit, distributed, eager, elementwise, lenet, matmul, mlp, tensor_ops, tiny
 from .common import Config, available_devices, find_libraries
 from .output import Progress, plot, suite_table
 from .report import OtherLoad, device_report, format_device_report, load_warning
@@ -20,7 +20,7 @@ from .results import SuiteRun, add_ratios, results_dict, write_json
 from .timing import run_case
 
 SUITES = {module.SUITE.name: module.SUITE
-          for module in (tiny, curvefit, chain, elementwise, lenet, matmul, mlp, tensor_ops, lenet, distributed)}
+          for module in (tiny, curvefit, chain, elementwise, matmul, mlp, tensor_ops, lenet, distributed, eager)}
 
 
 def parse_args(argv=None) -> argparse.Namespace:

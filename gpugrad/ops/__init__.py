@@ -76,8 +76,11 @@ _METHODS = {
     "diag": diag, "tril": tril, "triu": triu, "outer": outer, "ger": outer, "norm": norm,
     "floor_divide": floor_divide, "remainder": remainder, "fmod": fmod,
     # operators
-    "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": rsub,
-    "__mul__": elementwise._mul_operator, "__rmul__": _reflect(mul), "__truediv__": div, "__rtruediv__": _reflect(div),
+    # (the fast operators skip promotion when nothing needs it; + and * commute, so number + t is t + number)
+    "__add__": elementwise._add_operator, "__radd__": elementwise._add_operator,
+    "__sub__": elementwise._sub_operator, "__rsub__": rsub,
+    "__mul__": elementwise._mul_operator, "__rmul__": elementwise._mul_operator,
+    "__truediv__": elementwise._div_operator, "__rtruediv__": _reflect(div),
     "__pow__": pow, "__rpow__": _reflect(pow), "__matmul__": matmul, "__rmatmul__": _reflect(matmul),
     "__neg__": neg, "__abs__": abs, "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt,
     "__ge__": ge, "__getitem__": getitem, "__setitem__": setitem, "__invert__": bitwise_not,

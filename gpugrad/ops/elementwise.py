@@ -130,8 +130,10 @@ class ToCopy(ArrayFunction):
         with self.target_device.activate():  # cast where the result lives: CuPy works on its current device
             return moved.astype(self.target_dtype.np, copy=False)
 
-    def backward(self, gy):
-        return gy.to(self.source_device, self.source_dtype)
+    def backward(self, gy, F):
+        if not F.on_arrays:
+            return gy.to(self.source_device, self.source_dtype)
+        return self.source_device.put(gy).astype(self.source_dtype.np, copy=False)  # the engine made it current
 
     def __call__(self, x):
         out = super().__call__(x)
@@ -152,7 +154,7 @@ class Add(ArrayFunction):
     def forward(self, a, b):
         return a + b
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return gy, gy
 
 
@@ -160,7 +162,7 @@ class Sub(ArrayFunction):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return gy, -gy if self.needs_input_grad[1] else None
 
 
@@ -170,7 +172,7 @@ class Rsub(ArrayFunction):
     def forward(self, x, other):
         return other - x
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return -gy if self.needs_input_grad[0] else None, gy if self.needs_input_grad[1] else None
 
 
@@ -185,7 +187,7 @@ class RsubScalar(ArrayFunction):
     def forward(self, x):
         return self.other - x
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return -gy
 
 
@@ -202,8 +204,8 @@ class Mul(ArrayFunction):
     def forward(self, a, b):
         return a * b
 
-    def backward(self, gy):
-        a, b = self.saved_tensors
+    def backward(self, gy, F):
+        a, b = self.saved_values(F)
         return gy * b if self.needs_input_grad[0] else None, gy * a if self.needs_input_grad[1] else None
 
 
@@ -216,8 +218,8 @@ class Div(ArrayFunction):
     def forward(self, a, b):
         return a / b
 
-    def backward(self, gy):
-        a, b = self.saved_tensors
+    def backward(self, gy, F):
+        a, b = self.saved_values(F)
         ga = gy / b if self.needs_input_grad[0] else None
         gb = -gy * a / (b * b) if self.needs_input_grad[1] else None
         return ga, gb
@@ -227,7 +229,7 @@ class Neg(ArrayFunction):
     def forward(self, x):
         return -x
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return -gy
 
 
@@ -242,8 +244,8 @@ class Pow(ArrayFunction):
     def forward(self, x):
         return x**self.exponent
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
         c = self.exponent
         if c == 0:
             return gy * 0.0
@@ -262,10 +264,10 @@ class PowTensor(ArrayFunction):
     def forward(self, a, b):
         return a**b
 
-    def backward(self, gy):
-        a, b = self.saved_tensors
+    def backward(self, gy, F):
+        a, b = self.saved_values(F)
         ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        gb = gy * self.saved_output * log(_where_positive(a)) if self.needs_input_grad[1] else None
+        gb = gy * self.saved_result(F) * F.log(_where_positive(F, a)) if self.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -281,35 +283,38 @@ class RPow(ArrayFunction):
     def forward(self, x):
         return self.xp.asarray(self.base, dtype=x.dtype) ** x
 
-    def backward(self, gy):
-        return gy * self.saved_output * math.log(self.base) if self.base > 0 else gy * 0.0
+    def backward(self, gy, F):
+        return gy * self.saved_result(F) * math.log(self.base) if self.base > 0 else gy * 0.0
 
 
-def _where_positive(a: Tensor) -> Tensor:
+def _where_positive(F, a):
     """``a`` with non-positive entries replaced by 1, so log() of a base that was 0 contributes 0, not NaN."""
-    return where(_const(a, a.array > 0), a, 1.0)
+    return F.where(F.constant(a, F.raw(a) > 0), a, 1.0)
 
 
-def _add_operator(a, b) -> Tensor:
-    """``a + b``: the same-dtype case skips promotion (operators are the hottest path)."""
-    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
+def _fast_operator(name: str, function_cls, full, kinds: str | None = None):
+    """The operator ``tensor <op> b`` (the hottest path): operands that need no promotion go straight to the op.
+
+    Those are two tensors of one dtype (of ``kinds``, any if None), or a float tensor and a Python int
+    or float; everything else takes ``full``, the public op (promotion, checks).
+    """
+
+    def operator(a, b) -> Tensor:
+        if isinstance(b, Tensor):
+            dtype = a.array.dtype
+            fast = dtype == b.array.dtype and (kinds is None or dtype.kind in kinds)
+        else:
+            fast = type(b) in _PLAIN_NUMBERS and a.array.dtype.kind == "f"
+        if not fast:
+            return full(a, b)
         try:
-            return Add()(a, b)
+            return function_cls()(a, b)
         except ValueError:
-            _raise_broadcast_error("add", a, b)
+            _raise_broadcast_error(name, a, b)
             raise
-    return add(a, b)
 
-
-def _mul_operator(a, b) -> Tensor:
-    """``a * b``, with the same shortcut as ``_add_operator``."""
-    if isinstance(b, Tensor) and a.array.dtype == b.array.dtype:
-        try:
-            return Mul()(a, b)
-        except ValueError:
-            _raise_broadcast_error("mul", a, b)
-            raise
-    return mul(a, b)
+    operator.__name__ = f"_{name}_operator"
+    return operator
 
 
 def _scale_by_alpha(op: str, a, b, alpha):
@@ -375,6 +380,11 @@ def mul(a, b) -> Tensor:
     return _apply("mul", Mul(), a, b)
 
 
+_add_operator = _fast_operator("add", Add, add)
+_sub_operator = _fast_operator("sub", Sub, sub, kinds="iufc")  # sub() refuses bool operands, as PyTorch does
+_mul_operator = _fast_operator("mul", Mul, mul)
+
+
 def div(a, b, rounding_mode=None) -> Tensor:
     """True division; integer inputs give the default float dtype, as in PyTorch.
 
@@ -388,6 +398,9 @@ def div(a, b, rounding_mode=None) -> Tensor:
     return _apply("div", Div(), a, b)
 
 
+_div_operator = _fast_operator("div", Div, div, kinds="fc")  # integers divide to the default float
+
+
 def neg(x: Tensor) -> Tensor:
     if x.array.dtype.kind == "b":
         raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported (as in PyTorch); to "
@@ -397,6 +410,8 @@ def neg(x: Tensor) -> Tensor:
 
 def pow(x, exponent) -> Tensor:  # noqa: A001 - PyTorch's name
     """``x ** exponent``; either side may be a Python number."""
+    if type(exponent) in _PLAIN_NUMBERS and isinstance(x, Tensor) and x.array.dtype.kind == "f":
+        return Pow(exponent)(x)  # the common case (x ** 2 on floats): nothing to promote
     if isinstance(x, Tensor) and not isinstance(exponent, Tensor):
         _check_operand("pow", exponent)
         exponent = _as_number(exponent)  # a NumPy float64 scalar would upcast float32 data
@@ -429,9 +444,9 @@ class Abs(ArrayFunction):
     def forward(self, x):
         return self.xp.abs(x)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        return gy * _const(x, self.xp.sign(x.array))
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        return gy * F.sign(x)
 
 
 class Exp(ArrayFunction):
@@ -440,8 +455,8 @@ class Exp(ArrayFunction):
     def forward(self, x):
         return self.xp.exp(x)
 
-    def backward(self, gy):
-        return gy * self.saved_output
+    def backward(self, gy, F):
+        return gy * self.saved_result(F)
 
 
 class Log(ArrayFunction):
@@ -450,8 +465,8 @@ class Log(ArrayFunction):
     def forward(self, x):
         return self.xp.log(x)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
         return gy / x
 
 
@@ -462,8 +477,8 @@ class Log1p(ArrayFunction):
     def forward(self, x):
         return self.xp.log1p(x)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
         return gy / (x + 1.0)
 
 
@@ -473,8 +488,8 @@ class Sqrt(ArrayFunction):
     def forward(self, x):
         return self.xp.sqrt(x)
 
-    def backward(self, gy):
-        return gy / (self.saved_output * 2.0)
+    def backward(self, gy, F):
+        return gy / (self.saved_result(F) * 2.0)
 
 
 class Sin(ArrayFunction):
@@ -483,9 +498,9 @@ class Sin(ArrayFunction):
     def forward(self, x):
         return self.xp.sin(x)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        return gy * cos(x)
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        return gy * F.cos(x)
 
 
 class Cos(ArrayFunction):
@@ -494,9 +509,9 @@ class Cos(ArrayFunction):
     def forward(self, x):
         return self.xp.cos(x)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        return -gy * sin(x)
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        return -gy * F.sin(x)
 
 
 class Tan(ArrayFunction):
@@ -505,8 +520,8 @@ class Tan(ArrayFunction):
     def forward(self, x):
         return self.xp.tan(x)
 
-    def backward(self, gy):
-        y = self.saved_output
+    def backward(self, gy, F):
+        y = self.saved_result(F)
         return gy * (y * y + 1.0)
 
 
@@ -516,8 +531,8 @@ class Tanh(ArrayFunction):
     def forward(self, x):
         return self.xp.tanh(x)
 
-    def backward(self, gy):
-        y = self.saved_output
+    def backward(self, gy, F):
+        y = self.saved_result(F)
         return gy * (1.0 - y * y)
 
 
@@ -527,13 +542,14 @@ class Sigmoid(ArrayFunction):
     def forward(self, x):
         # exp(-|x|) never overflows, and z/(1+z) keeps full relative accuracy for very negative x
         # (0.5 + 0.5*tanh(x/2) cancels there: sigmoid(-30) came out with a relative error of 1e-3, or 0)
+        # (one division, shared by both branches: 1/(1+z) for x >= 0, z/(1+z) below)
         xp = self.xp
         with np.errstate(under="ignore"):  # exp(-|x|) -> 0 is the right limit
             z = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(x.dtype, copy=False)
+        return (xp.where(x >= 0, 1.0, z) / (1.0 + z)).astype(x.dtype, copy=False)
 
-    def backward(self, gy):
-        y = self.saved_output
+    def backward(self, gy, F):
+        y = self.saved_result(F)
         return gy * y * (1.0 - y)
 
 
@@ -576,9 +592,9 @@ class Relu(ArrayFunction):
     def forward(self, x):
         return self.xp.maximum(x, 0)
 
-    def backward(self, gy):
-        y = self.saved_output
-        return gy * _const(y, (y.array > 0).astype(y.array.dtype))
+    def backward(self, gy, F):
+        y = self.saved_result(F)
+        return gy * F.constant(y, F.raw(y) > 0)
 
 
 class LeakyRelu(ArrayFunction):
@@ -590,10 +606,10 @@ class LeakyRelu(ArrayFunction):
     def forward(self, x):
         return self.xp.where(x > 0, x, x * self.slope)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        xp = self.xp
-        return gy * _const(x, xp.where(x.array > 0, 1.0, self.slope).astype(x.array.dtype))
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        raw = F.raw(x)
+        return gy * F.constant(x, self.xp.where(raw > 0, 1.0, self.slope).astype(raw.dtype))
 
 
 class Gelu(ArrayFunction):
@@ -609,9 +625,9 @@ class Gelu(ArrayFunction):
     def forward(self, x):
         return x * _gelu_cdf_array(self.xp, x, self.approximate)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        return gy * gelu_derivative(x, self.approximate)
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        return gy * gelu_derivative(x, self.approximate, F)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -623,15 +639,15 @@ def _gelu_cdf_array(xp, x, approximate):
     return 0.5 * (1.0 + erf_array(xp, x * (1.0 / math.sqrt(2.0))))
 
 
-def gelu_derivative(x: Tensor, approximate: str) -> Tensor:
-    """d gelu / dx written with gpugrad ops, so GELU is twice differentiable."""
+def gelu_derivative(x, approximate: str, F):
+    """d gelu / dx as a formula (``F``: see ops/formulas.py), so GELU is twice differentiable."""
     if approximate == "tanh":
         inner = (x + x * x * x * 0.044715) * _SQRT_2_OVER_PI
-        t = tanh(inner)
+        t = F.tanh(inner)
         d_inner = (x * x * (3 * 0.044715) + 1.0) * _SQRT_2_OVER_PI
         return (t + 1.0) * 0.5 + x * 0.5 * (1.0 - t * t) * d_inner
-    cdf = Erf()(x * (1.0 / math.sqrt(2.0))) * 0.5 + 0.5
-    pdf = exp(x * x * -0.5) * (1.0 / math.sqrt(2.0 * math.pi))
+    cdf = F.erf(x * (1.0 / math.sqrt(2.0))) * 0.5 + 0.5
+    pdf = F.exp(x * x * -0.5) * (1.0 / math.sqrt(2.0 * math.pi))
     return cdf + x * pdf
 
 
@@ -641,9 +657,9 @@ class Erf(ArrayFunction):
     def forward(self, x):
         return erf_array(self.xp, x)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        return gy * exp(-(x * x)) * (2.0 / math.sqrt(math.pi))
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        return gy * F.exp(-(x * x)) * (2.0 / math.sqrt(math.pi))
 
 
 # W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969) 631-638;
@@ -764,14 +780,15 @@ class Clamp(ArrayFunction):
     def forward(self, x):
         return self.xp.clip(x, self.low, self.high).astype(x.dtype, copy=False)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        inside = self.xp.ones(x.array.shape, dtype=bool)
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        raw = F.raw(x)
+        inside = self.xp.ones(raw.shape, dtype=bool)
         if self.low is not None:
-            inside &= x.array >= self.low
+            inside &= raw >= self.low
         if self.high is not None:
-            inside &= x.array <= self.high
-        return gy * _const(x, inside.astype(x.array.dtype))
+            inside &= raw <= self.high
+        return gy * F.constant(x, inside.astype(raw.dtype))
 
 
 def relu(x: Tensor) -> Tensor:
@@ -840,9 +857,9 @@ class Maximum(ArrayFunction):
     def forward(self, a, b):
         return self.xp.maximum(a, b)
 
-    def backward(self, gy):
-        a, b = self.saved_tensors
-        return _split_by_weight(gy, a, b, self.xp.greater)
+    def backward(self, gy, F):
+        a, b = self.saved_values(F)
+        return _split_by_weight(F, gy, a, b, self.xp.greater)
 
 
 class Minimum(ArrayFunction):
@@ -851,18 +868,17 @@ class Minimum(ArrayFunction):
     def forward(self, a, b):
         return self.xp.minimum(a, b)
 
-    def backward(self, gy):
-        a, b = self.saved_tensors
-        return _split_by_weight(gy, a, b, self.xp.less)
+    def backward(self, gy, F):
+        a, b = self.saved_values(F)
+        return _split_by_weight(F, gy, a, b, self.xp.less)
 
 
-def _split_by_weight(gy, a, b, wins):
+def _split_by_weight(F, gy, a, b, wins):
     """Gradient to the winning side; ties split evenly, as PyTorch does for maximum/minimum."""
-    a_data = a.array if isinstance(a, Tensor) else a
-    b_data = b.array if isinstance(b, Tensor) else b
-    dtype = gy.array.dtype
+    a_data, b_data = F.raw(a), F.raw(b)
+    dtype = F.raw(gy).dtype
     weight = wins(a_data, b_data).astype(dtype) + (a_data == b_data).astype(dtype) * 0.5
-    w = _const(gy, weight)
+    w = F.constant(gy, weight)
     return gy * w, gy * (1.0 - w)
 
 
@@ -881,10 +897,10 @@ class Where(ArrayFunction):
         self.condition = condition
         return self.xp.where(condition, a, b)
 
-    def backward(self, gy):
-        mask = _const(gy, self.condition)
+    def backward(self, gy, F):
+        mask = F.constant(gy, self.condition)
         zero = gy * 0.0
-        return None, Where()(mask, gy, zero), Where()(mask, zero, gy)
+        return None, F.where(mask, gy, zero), F.where(mask, zero, gy)
 
 
 def where(condition: Tensor, a, b) -> Tensor:

@@ -42,7 +42,7 @@ def _old_value(t: Tensor) -> Tensor:
 def _check_broadcast(op: str, t: Tensor, other) -> None:
     """``other`` must be a number or a tensor that broadcasts to ``t``'s shape (in-place results keep it)."""
     ew._check_operand(op, other)
-    if not isinstance(other, Tensor):
+    if not isinstance(other, Tensor) or other.array.shape == t.array.shape:  # the common cases, checked fast
         return
     try:
         shape = np.broadcast_shapes(t.shape, other.shape)
@@ -189,6 +189,11 @@ def fill_(t: Tensor, value) -> Tensor:
 
 
 def zero_(t: Tensor) -> Tensor:
+    """Set every element to 0 in place (what optimizers do to ``.grad`` every step)."""
+    if t.__class__ is Tensor and t.array.__class__ is np.ndarray and not (t.requires_grad and _state.enabled):
+        t.array.fill(0)  # the common case, a CPU tensor outside the graph: no checks to make
+        t._version[0] += 1
+        return t
     return fill_(t, 0)
 
 

@@ -7,7 +7,6 @@ import numpy as np
 from ..autograd.node import ArrayFunction
 from ..tensor import Tensor
 from .elementwise import _other_needs_grad, promote
-from .shape import mT, squeeze, unsqueeze
 
 
 class MatMul(ArrayFunction):
@@ -25,23 +24,23 @@ class MatMul(ArrayFunction):
             self.backward_name = "BmmBackward0"
         return self.xp.matmul(a, b)
 
-    def backward(self, gy):
-        a, b = self.saved_tensors
+    def backward(self, gy, F):
+        a, b = self.saved_values(F)
         need_a, need_b = self.needs_input_grad
         a_ndim, b_ndim = self.ndims
         if a_ndim == 1 and b_ndim == 1:
             return gy * b if need_a else None, gy * a if need_b else None
         if a_ndim == 1:  # (k) @ (..., k, n): treat a as a (1, k) row
-            gy2 = unsqueeze(gy, -2)
-            ga = matmul(gy2, mT(b)) if need_a else None  # (..., 1, k); the engine sums it to (k,)
-            gb = matmul(unsqueeze(a, -1), gy2) if need_b else None
+            gy2 = F.unsqueeze(gy, -2)
+            ga = gy2 @ F.swap_last(b) if need_a else None  # (..., 1, k); the engine sums it to (k,)
+            gb = F.unsqueeze(a, -1) @ gy2 if need_b else None
             return ga, gb
         if b_ndim == 1:  # (..., m, k) @ (k): treat b as a (k, 1) column
-            gy2 = unsqueeze(gy, -1)
-            ga = matmul(gy2, unsqueeze(b, 0)) if need_a else None
-            gb = squeeze(matmul(mT(a), gy2), -1) if need_b else None
+            gy2 = F.unsqueeze(gy, -1)
+            ga = gy2 @ F.unsqueeze(b, 0) if need_a else None
+            gb = F.squeeze(F.swap_last(a) @ gy2, -1) if need_b else None
             return ga, gb
-        return matmul(gy, mT(b)) if need_a else None, matmul(mT(a), gy) if need_b else None
+        return gy @ F.swap_last(b) if need_a else None, F.swap_last(a) @ gy if need_b else None
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -113,16 +112,16 @@ class Linear(ArrayFunction):
             self.backward_name = "MmBackward0"  # PyTorch's name without a bias
         return out
 
-    def backward(self, gy):
-        x, w = self.saved_tensors
+    def backward(self, gy, F):
+        x, w = self.saved_values(F)
         needs = self.needs_input_grad
-        gx = matmul(gy, w) if needs[0] else None
+        gx = gy @ w if needs[0] else None
         gw = gb = None
         if needs[1]:
-            gy2 = gy.reshape(-1, gy.shape[-1])
-            gw = matmul(gy2.mT, x.reshape(-1, x.shape[-1]))
+            gy2 = F.reshape(gy, (-1, gy.shape[-1]))
+            gw = F.swap_last(gy2) @ F.reshape(x, (-1, x.shape[-1]))
         if len(needs) > 2 and needs[2]:
-            gb = gy.reshape(-1, gy.shape[-1]).sum(dim=0)
+            gb = F.sum(F.reshape(gy, (-1, gy.shape[-1])), 0)
         return (gx, gw, gb) if len(needs) > 2 else (gx, gw)
 
 

@@ -9,7 +9,8 @@ from .. import dtypes
 from ..autograd.node import ArrayFunction
 from ..tensor import Tensor, _wrap_dim
 from .elementwise import _const, as_float, exp, log, sqrt, where
-from .shape import expand, reshape
+from .formulas import TENSOR_MATH
+from .shape import reshape
 from ..device import on_tensor_device
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -29,14 +30,16 @@ def _dims(op: str, x: Tensor, dim) -> tuple | None:
     return None if not axes or x.array.ndim == 0 else axes
 
 
-def _grad_to_input(gy: Tensor, in_shape: tuple, axes, keepdim: bool) -> Tensor:
-    """Broadcast a reduced gradient back over the reduced axes."""
+def _grad_to_input(gy, in_shape: tuple, axes, keepdim: bool, F=None):
+    """Broadcast a reduced gradient back over the reduced axes (a formula: ``F`` as in ops/formulas.py)."""
     if axes is None:
         axes = tuple(range(len(in_shape)))
-    if not keepdim and gy.array.ndim:  # a 0-d gradient broadcasts as it is
+    if F is None:  # called from a backward on tensors only
+        F = TENSOR_MATH
+    if not keepdim and gy.ndim:  # a 0-d gradient broadcasts as it is
         kept = tuple(1 if i in axes else s for i, s in enumerate(in_shape))
-        gy = reshape(gy, *kept)
-    return expand(gy, *in_shape)
+        gy = F.reshape(gy, kept)
+    return F.expand(gy, in_shape)
 
 
 class Sum(ArrayFunction):
@@ -49,8 +52,8 @@ class Sum(ArrayFunction):
         self.in_shape = x.shape
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
-    def backward(self, gy):
-        return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim)
+    def backward(self, gy, F):
+        return _grad_to_input(gy, self.in_shape, self.axes, self.keepdim, F)
 
 
 class Mean(ArrayFunction):
@@ -67,9 +70,9 @@ class Mean(ArrayFunction):
         # sum/count is what mean() computes, without its Python-level wrapper (a third of a tiny op's cost)
         return x.sum(axis=self.axes, keepdims=self.keepdim) / count
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         count = _count(self.in_shape, self.axes)  # divide before broadcasting: fewer elements to touch
-        return _grad_to_input(gy / builtins.max(count, 1), self.in_shape, self.axes, self.keepdim)
+        return _grad_to_input(gy / builtins.max(count, 1), self.in_shape, self.axes, self.keepdim, F)
 
 
 def _count(shape: tuple, axes) -> int:
@@ -137,14 +140,14 @@ class Extreme(ArrayFunction):
         reduce = self.xp.amax if self.kind == "max" else self.xp.amin
         return reduce(x, axis=self.axes, keepdims=self.keepdim)
 
-    def backward(self, gy):
-        (x,) = self.saved_tensors
-        y = self.saved_output.array
+    def backward(self, gy, F):
+        (x,) = self.saved_values(F)
+        x_data, y = F.raw(x), F.raw(self.saved_result(F))
         if not self.keepdim and self.axes is not None:
-            y = y.reshape([1 if i in self.axes else s for i, s in enumerate(x.array.shape)])
-        hits = (x.array == y).astype(x.array.dtype)
+            y = y.reshape([1 if i in self.axes else s for i, s in enumerate(x_data.shape)])
+        hits = (x_data == y).astype(x_data.dtype)
         hits /= hits.sum(axis=self.axes, keepdims=True)
-        return _grad_to_input(gy, x.array.shape, self.axes, self.keepdim) * _const(x, hits)
+        return _grad_to_input(gy, x_data.shape, self.axes, self.keepdim, F) * F.constant(x, hits)
 
 
 class ExtremeAlongDim(ArrayFunction):
@@ -269,9 +272,9 @@ class Softmax(ArrayFunction):
         e /= e.sum(axis=self.axis, keepdims=True)
         return e
 
-    def backward(self, gy):
-        y = self.saved_output
-        return y * (gy - sum(gy * y, dim=self.axis, keepdim=True))
+    def backward(self, gy, F):
+        y = self.saved_result(F)
+        return y * (gy - F.sum(gy * y, self.axis, True))
 
 
 class LogSoftmax(ArrayFunction):
@@ -287,9 +290,9 @@ class LogSoftmax(ArrayFunction):
         shifted = x - x.max(axis=self.axis, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
-    def backward(self, gy):
-        y = self.saved_output
-        return gy - exp(y) * sum(gy, dim=self.axis, keepdim=True)
+    def backward(self, gy, F):
+        y = self.saved_result(F)
+        return gy - F.exp(y) * F.sum(gy, self.axis, True)
 
 
 def softmax(x: Tensor, dim: int, dtype=None) -> Tensor:

@@ -35,14 +35,10 @@ class SumTo(ArrayFunction):
 
     def forward(self, x):
         self.in_shape = x.shape
-        if not self.shape:  # to a scalar: the plain full sum (the common case of a broadcast scalar)
-            return x.sum()
-        axes = _broadcast_axes(x.shape, self.shape)
-        out = x.sum(axis=axes, keepdims=True) if axes else x
-        return out.reshape(self.shape)
+        return sum_array_to(x, self.shape)
 
-    def backward(self, gy):
-        return expand(gy, self.in_shape)
+    def backward(self, gy, F):
+        return F.expand(gy, self.in_shape)
 
 
 class Expand(ArrayFunction):
@@ -55,8 +51,17 @@ class Expand(ArrayFunction):
         self.in_shape = x.shape
         return self.xp.broadcast_to(x, self.shape)
 
-    def backward(self, gy):
-        return sum_to(gy, self.in_shape)
+    def backward(self, gy, F):
+        return F.sum_to(gy, self.in_shape)
+
+
+def sum_array_to(x, shape: tuple):
+    """Sum the array ``x`` down to ``shape``, undoing broadcasting (the engine does it to gradients on arrays)."""
+    if not shape:  # to a scalar: the plain full sum (the common case of a broadcast scalar)
+        return x.sum()
+    axes = _broadcast_axes(x.shape, shape)
+    out = x.sum(axis=axes, keepdims=True) if axes else x
+    return out.reshape(shape)
 
 
 def sum_to(x: Tensor, shape) -> Tensor:
@@ -114,8 +119,8 @@ class Reshape(ArrayFunction):
         self.in_shape = x.shape
         return x.reshape(self.shape)
 
-    def backward(self, gy):
-        return reshape(gy, self.in_shape)
+    def backward(self, gy, F):
+        return F.reshape(gy, self.in_shape)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -199,8 +204,8 @@ class Permute(ArrayFunction):
     def forward(self, x):
         return x.transpose(self.dims)
 
-    def backward(self, gy):
-        return permute(gy, *np.argsort(self.dims).tolist())
+    def backward(self, gy, F):
+        return F.permute(gy, np.argsort(self.dims).tolist())
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -256,7 +261,7 @@ class Contiguous(ArrayFunction):
     def forward(self, x):
         return self.xp.ascontiguousarray(x)
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return gy
 
 
@@ -269,7 +274,7 @@ class Clone(ArrayFunction):
     def forward(self, x):
         return x.copy()
 
-    def backward(self, gy):
+    def backward(self, gy, F):
         return gy
 
 
@@ -282,10 +287,11 @@ class Cat(ArrayFunction):
         self.sizes = [a.shape[self.dim] for a in arrays]
         return self.xp.concatenate(arrays, axis=self.dim)
 
-    def backward(self, gy):
-        grads, start = [], 0
-        for size in self.sizes:
-            grads.append(narrow(gy, self.dim, start, size))
+    def backward(self, gy, F):
+        grads, start, index = [], 0, [slice(None)] * gy.ndim
+        for size in self.sizes:  # each input's slice of the gradient (indexing: the same on arrays and tensors)
+            index[self.dim] = slice(start, start + size)
+            grads.append(gy[tuple(index)])
             start += size
         return tuple(grads)
 
@@ -447,7 +453,9 @@ class GetItem(ArrayFunction):
             return _view_index_name(self.index, self.in_shape)
         return super().name()
 
-    def backward(self, gy):
+    def backward(self, gy, F):
+        if F.on_arrays:
+            return index_add_to_zeros(self.xp, self.in_shape, self.index, self.basic, gy)
         return IndexAdd(self.in_shape, self.index, self.basic)(gy)
 
 
@@ -487,15 +495,20 @@ class IndexAdd(ArrayFunction):
         self.shape, self.index, self.basic = shape, index, basic
 
     def forward(self, values):
-        out = self.xp.zeros(self.shape, dtype=values.dtype)
-        if self.basic:
-            out[self.index] = values
-        else:
-            scatter_add(self.xp, out, self.index, values)
-        return out
+        return index_add_to_zeros(self.xp, self.shape, self.index, self.basic, values)
 
-    def backward(self, gy):
-        return getitem(gy, self.index)
+    def backward(self, gy, F):
+        return gy[self.index]  # basic or advanced indexing: the same on arrays and tensors
+
+
+def index_add_to_zeros(xp, shape, index, basic: bool, values):
+    """Zeros of ``shape`` with ``values`` added at ``index``: the gradient of ``x[index]`` on arrays."""
+    out = xp.zeros(shape, dtype=values.dtype)
+    if basic:
+        out[index] = values
+    else:
+        scatter_add(xp, out, index, values)
+    return out
 
 
 def scatter_add(xp, target, index, values) -> None:
