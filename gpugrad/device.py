@@ -98,16 +98,23 @@ def on_tensor_device(function):
 
     @functools.wraps(function)
     def on_device(*args, **kwargs):
-        for arg in (*args, *kwargs.values()) if kwargs else args:
-            where = getattr(arg, "device", None)
-            if where.__class__ is Device:
-                if where.type == "cpu":
-                    break
-                with where.activate():
-                    return function(*args, **kwargs)
-        return function(*args, **kwargs)
+        if args and getattr(args[0], "device", None) is _CPU:  # the common case, kept cheap
+            return function(*args, **kwargs)
+        return call_on_tensor_device(function, args, kwargs)
 
     return on_device
+
+
+def call_on_tensor_device(function, args, kwargs):
+    """``function(*args, **kwargs)`` with the CUDA device of the first tensor among them current."""
+    for arg in (*args, *kwargs.values()) if kwargs else args:
+        where = getattr(arg, "device", None)
+        if where.__class__ is Device:
+            if where.type == "cpu":
+                break
+            with where.activate():
+                return function(*args, **kwargs)
+    return function(*args, **kwargs)
 
 
 _CPU = Device("cpu")

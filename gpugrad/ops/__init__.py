@@ -97,10 +97,10 @@ _OPERATORS_THROUGH_A_FUNCTION = {
     "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__abs__",
 }
 for _name, _fn in _METHODS.items():
-    if _name not in _OPERATORS_THROUGH_A_FUNCTION:
-        _fn = _on_tensor_device(_fn)
-    # operators take no keywords: they stay unwrapped, as they are the hottest path
-    setattr(Tensor, _name, _fn if _name.startswith("__") else _torch_method(_fn))
+    if _name.startswith("__"):  # operators take no keywords: the hottest path, wrapped only where needed
+        setattr(Tensor, _name, _fn if _name in _OPERATORS_THROUGH_A_FUNCTION else _on_tensor_device(_fn))
+    else:
+        setattr(Tensor, _name, _torch_method(_fn, on_device=True))
 
 Tensor.T = property(shape.T, doc="All dimensions reversed.")
 Tensor.mT = property(shape.mT, doc="The last two dimensions swapped.")
@@ -114,4 +114,4 @@ __all__ = sorted(
 )
 # PyTorch's keywords (input=, other=, out=, axis=, ...) on every gg.<name>, added here once for all ops
 for _name in __all__:
-    globals()[_name] = _on_tensor_device(_torch_function(globals()[_name]))  # out= is written on the device too
+    globals()[_name] = _torch_function(globals()[_name], on_device=True)

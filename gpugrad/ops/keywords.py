@@ -28,6 +28,7 @@ import inspect
 import warnings
 
 from ..autograd.grad_mode import _state
+from ..device import _CPU, call_on_tensor_device, on_tensor_device
 from ..tensor import Tensor
 
 # which of an op's own parameter names stands for PyTorch's ``input`` / ``other``
@@ -39,36 +40,45 @@ _VARARG_ALIASES = {"shape": ("shape", "size"), "dims": ("dims",), "sizes": ("siz
 _PARAMETER_ALIASES = {"split_size_or_sections": "split_size"}
 
 
-def torch_function(fn):
-    """``fn`` taking PyTorch's keywords, ``out=`` included (see the module docstring)."""
-    return _wrap(fn, with_out=True)
+def torch_function(fn, on_device: bool = False):
+    """``fn`` taking PyTorch's keywords, ``out=`` included (see the module docstring).
+
+    With ``on_device``, the call (and the write into ``out``) also runs with the CUDA device of its
+    first tensor argument current, in the same wrapper (see ``device.on_tensor_device``).
+    """
+    return _wrap(fn, with_out=True, on_device=on_device)
 
 
-def torch_method(fn):
+def torch_method(fn, on_device: bool = False):
     """``fn`` as a Tensor method taking PyTorch's keywords (no ``input=`` or ``out=``, as in PyTorch)."""
-    return _wrap(fn, with_out=False)
+    return _wrap(fn, with_out=False, on_device=on_device)
 
 
-def _wrap(fn, with_out: bool):
+def _wrap(fn, with_out: bool, on_device: bool = False):
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # a builtin without a signature: left as it is
-        return fn
+        return on_tensor_device(fn) if on_device else fn
     aliases, vararg, leading = _keyword_plan(params, method=not with_out)
     takes_out = with_out and "out" not in params
     if not aliases and vararg is None and not takes_out:
-        return fn
+        return on_tensor_device(fn) if on_device else fn
 
-    @functools.wraps(fn)
-    def op(*args, **kwargs):
-        if not kwargs:
-            return fn(*args)
+    def with_keywords(*args, **kwargs):
         out = kwargs.pop("out", None) if takes_out else None
         args, kwargs = _translate(args, kwargs, aliases, vararg, leading)
         if out is None:
             return fn(*args, **kwargs)
         _refuse_autograd(fn.__name__, args, kwargs, out)
         return _write_out(fn.__name__, fn(*args, **kwargs), out)
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        if on_device and not (args and getattr(args[0], "device", None) is _CPU):
+            return call_on_tensor_device(with_keywords, args, kwargs)
+        if not kwargs:
+            return fn(*args)
+        return with_keywords(*args, **kwargs)
 
     return op
 
