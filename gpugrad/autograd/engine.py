@@ -209,7 +209,7 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
     pending = {}  # node -> summed gradient not yet delivered
     heap = []
     order = itertools.count()  # ties broken by first arrival, so runs are deterministic
-    push, pop = heapq.heappush, heapq.heappop
+    push = heapq.heappush
     sum_down_to = sum_to if create_graph else sum_array_to
 
     def deliver(node, g):
