@@ -7,6 +7,7 @@ from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
 from . import composite, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
+from . import combining, logic, rounding, selection, tensor_methods
 from .elementwise import (
     abs, add, allclose, bitwise_not, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log,
     log1p,
@@ -35,6 +36,18 @@ from .manipulation import diag, flip, repeat, tril, triu
 from .norms import norm
 from .scan import cumprod, cumsum
 from .sorting import argsort, sort, topk
+from .combining import addmm, cdist, concat, cross, hstack, kron, meshgrid, mv, row_stack, tensordot, vstack
+from .logic import count_nonzero, equal, isclose, isinf, logical_and, logical_or, logical_xor, nansum
+from .rounding import arctan2, atan2, ceil, fix, floor, frac, reciprocal, round, trunc
+from .selection import argwhere, bincount, diff, index_select, masked_select, nonzero, roll, searchsorted, unique
+from .tensor_methods import is_floating_point, is_tensor, numel
+
+clip = clamp
+
+
+def _where_method(self, condition, y):
+    """``x.where(condition, y)``: ``self`` where ``condition`` is true, else ``y`` (``gg.where(condition, x, y)``)."""
+    return where(condition, self, y)
 
 
 def _reflect(op):
@@ -75,6 +88,15 @@ _METHODS = {
     "scatter": scatter, "scatter_add": scatter_add, "masked_fill": masked_fill, "repeat": repeat, "flip": flip,
     "diag": diag, "tril": tril, "triu": triu, "outer": outer, "ger": outer, "norm": norm,
     "floor_divide": floor_divide, "remainder": remainder, "fmod": fmod,
+    # rounding, logic, selection, products and joins (issue 12)
+    "round": round, "floor": floor, "ceil": ceil, "trunc": trunc, "fix": fix, "frac": frac,
+    "reciprocal": reciprocal, "atan2": atan2, "arctan2": atan2, "isinf": isinf, "isclose": isclose,
+    "equal": equal, "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "count_nonzero": count_nonzero, "nansum": nansum, "where": _where_method,
+    "nonzero": nonzero, "argwhere": argwhere, "masked_select": masked_select, "index_select": index_select,
+    "unique": unique, "bincount": bincount, "roll": roll, "diff": diff, "addmm": addmm, "mv": mv,
+    "cross": cross, "tensordot": tensordot, "kron": kron,
+    **tensor_methods.METHODS,
     # operators
     "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": rsub,
     "__mul__": elementwise._mul_operator, "__rmul__": _reflect(mul), "__truediv__": div, "__rtruediv__": _reflect(div),
