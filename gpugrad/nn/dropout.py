@@ -1,4 +1,4 @@
-"""Dropout."""
+"""Dropout and Dropout2d."""
 
 from __future__ import annotations
 
@@ -28,6 +28,27 @@ class Dropout(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Module):
+    """In training mode, zero whole channels with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    Example:
+        >>> gg.nn.Dropout2d(0.2)(gg.ones(2, 3, 4, 4)).shape
+        (2, 3, 4, 4)
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

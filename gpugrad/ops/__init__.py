@@ -123,6 +123,8 @@ for _name, _fn in _METHODS.items():
 
 Tensor.T = property(shape.T, doc="All dimensions reversed.")
 Tensor.mT = property(shape.mT, doc="The last two dimensions swapped.")
+Tensor.nbytes = property(lambda self: int(self.array.nbytes), doc="Bytes the elements take (numel * itemsize).")
+Tensor.itemsize = property(lambda self: self.array.dtype.itemsize, doc="Bytes one element takes.")
 Tensor.__hash__ = object.__hash__  # defining __eq__ above would otherwise leave Tensor unhashable
 
 # what ``gg.<name>`` exposes: the op functions, not the modules or ArrayFunction classes

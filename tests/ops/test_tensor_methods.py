@@ -68,3 +68,8 @@ def test_torch_parity():
     assert (g.nelement(), g.ndimension(), g.t().is_contiguous()) == (t.nelement(), t.ndimension(),
                                                                       t.t().is_contiguous())
     assert g.get_device() == t.get_device()
+
+
+def test_nbytes_and_itemsize(device):
+    x = gg.zeros(2, 3, dtype=gg.float64, device=device)
+    assert (x.nbytes, x.itemsize) == (48, 8) and gg.zeros(4, dtype=gg.int8, device=device).nbytes == 4
