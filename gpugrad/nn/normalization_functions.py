@@ -27,9 +27,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise over every dimension but the channels (dim 1), then scale by ``weight`` and shift by ``bias``.
 
-    Training (or no running statistics) uses the batch's mean and biased variance and, when running
+    Training uses the batch's mean and biased variance and, when running
     statistics are given, moves them towards the batch's (the unbiased variance, as PyTorch):
-    ``running = (1 - momentum) * running + momentum * batch``. Otherwise the running ones are used.
+    ``running = (1 - momentum) * running + momentum * batch``. Evaluation uses the running ones.
 
     Example:
         >>> x = gg.randn(8, 3)
@@ -44,19 +44,22 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if value is not None and value.numel() != channels:
             raise RuntimeError(f"batch_norm(): {name} has {value.numel()} elements but the input has "
                                f"{channels} channels (dim 1 of shape {tuple(input.shape)})")
-    if training or running_mean is None or running_var is None:
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("batch_norm(): running_mean and running_var must be given in evaluation mode "
+                           "(training=False); pass training=True to normalise by the batch's statistics")
+    if training:
         dims = (0,) + tuple(range(2, input.ndim))
         count = input.numel() // channels
-        if count <= 1 and training:
+        if count <= 1:
             raise ValueError(f"batch_norm(): expected more than 1 value per channel when training, got input "
                              f"of shape {tuple(input.shape)}")
         mean = input.mean(dim=dims, keepdim=True)
         centered = input - mean
         variance = (centered * centered).mean(dim=dims, keepdim=True)
-        if training and running_mean is not None:
+        if running_mean is not None:
             _update_running(running_mean, mean.reshape(-1), momentum)
-        if training and running_var is not None:
-            _update_running(running_var, variance.reshape(-1) * (count / max(count - 1, 1)), momentum)
+        if running_var is not None:
+            _update_running(running_var, variance.reshape(-1) * (count / (count - 1)), momentum)
     else:
         centered = input - running_mean.reshape(shape)
         variance = running_var.reshape(shape)

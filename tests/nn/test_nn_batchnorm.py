@@ -60,6 +60,8 @@ def test_options(device):
         layer(gg.zeros(2, 3, device=device))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         gg.nn.BatchNorm1d(3, device=device)(gg.zeros(1, 3, device=device))
+    with pytest.raises(RuntimeError, match="must be given in evaluation mode"):
+        F.batch_norm(gg.zeros(2, 3, device=device), None, None, training=False)
 
 
 def test_gradients(device):
