@@ -135,7 +135,51 @@ class ModuleList(_ModuleSequence):
         return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _NamedRegistry(Module):
+    """What ModuleDict and ParameterDict share: a dict interface over one of the module's registries."""
+
+    def _registry(self) -> OrderedDict:
+        raise NotImplementedError
+
+    def __delitem__(self, key: str) -> None:
+        del self._registry()[key]
+
+    def __len__(self) -> int:
+        return len(self._registry())
+
+    def __iter__(self):
+        return iter(self._registry())
+
+    def __contains__(self, key) -> bool:
+        return key in self._registry()
+
+    def keys(self):
+        return self._registry().keys()
+
+    def items(self):
+        return self._registry().items()
+
+    def values(self):
+        return self._registry().values()
+
+    def pop(self, key: str):
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        self._registry().clear()
+
+    def update(self, values) -> None:
+        """Add the ``(name, value)`` pairs of a mapping or an iterable of pairs."""
+        for key, value in values.items() if hasattr(values, "items") else values:
+            self[key] = value
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); use what it holds yourself")
+
+
+class ModuleDict(_NamedRegistry):
     """A dict of named submodules whose parameters are registered; keys keep their insertion order.
 
     Example:
@@ -149,48 +193,14 @@ class ModuleDict(Module):
         if modules is not None:
             self.update(modules)
 
+    def _registry(self) -> OrderedDict:
+        return self._modules
+
     def __getitem__(self, key: str) -> Module:
         return self._modules[key]
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def pop(self, key: str) -> Module:
-        module = self[key]
-        del self[key]
-        return module
-
-    def clear(self) -> None:
-        self._modules.clear()
-
-    def update(self, modules) -> None:
-        """Add the ``(name, module)`` pairs of a mapping or an iterable of pairs."""
-        for key, module in modules.items() if hasattr(modules, "items") else modules:
-            self[key] = module
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward(); call the modules it holds yourself")
 
 
 def _as_parameter(value) -> Parameter:
@@ -203,7 +213,7 @@ class ParameterList(Module):
 
     Example:
         >>> weights = gg.nn.ParameterList([gg.nn.Parameter(gg.randn(3)) for _ in range(2)])
-        >>> len(list(gg.nn.Module.parameters(weights)))
+        >>> len(list(weights.parameters()))
         2
     """
 
@@ -248,7 +258,7 @@ class ParameterList(Module):
         raise NotImplementedError("ParameterList has no forward(); use the parameters it holds yourself")
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedRegistry):
     """A dict of named parameters, registered on the module; keys keep their insertion order.
 
     Example:
@@ -262,45 +272,14 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
+    def _registry(self) -> OrderedDict:
+        return self._parameters
+
     def __getitem__(self, key: str) -> Parameter:
         return self._parameters[key]
 
     def __setitem__(self, key: str, value) -> None:
         self.register_parameter(key, _as_parameter(value))
 
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key) -> bool:
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
     def get(self, key: str, default=None):
         return self._parameters.get(key, default)
-
-    def pop(self, key: str) -> Parameter:
-        value = self[key]
-        del self[key]
-        return value
-
-    def update(self, parameters) -> None:
-        """Add the ``(name, parameter)`` pairs of a mapping or an iterable of pairs."""
-        for key, value in parameters.items() if hasattr(parameters, "items") else parameters:
-            self[key] = value
-
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError("ParameterDict has no forward(); use the parameters it holds yourself")
