@@ -45,9 +45,9 @@ from .tensor_methods import is_floating_point, is_tensor, numel
 clip = clamp
 
 
-def _where_method(self, condition, y):
-    """``x.where(condition, y)``: ``self`` where ``condition`` is true, else ``y`` (``gg.where(condition, x, y)``)."""
-    return where(condition, self, y)
+def _where_method(self, condition, other):
+    """``x.where(condition, other)``: ``self`` where ``condition`` is true, else ``other``."""
+    return where(condition, self, other)
 
 
 def _reflect(op):
