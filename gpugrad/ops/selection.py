@@ -95,9 +95,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's names
            return_counts: bool = False, dim=None):
     """The distinct elements of ``input`` (flattened), sorted; optionally the index of each input element in
-    them (``return_inverse``, shaped like ``input``) and how often each occurs (``return_counts``).
-
-    Differs from PyTorch: ``dim`` must be None (unique rows or columns are not supported yet).
+    them (``return_inverse``, shaped like ``input``) and how often each occurs (``return_counts``). With
+    ``dim``, the distinct slices along ``dim`` (rows for ``dim=0``), and the inverse indexes those slices.
 
     Example:
         >>> values, counts = gg.tensor([3, 1, 3, 2]).unique(return_counts=True)
@@ -105,13 +104,16 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
         (tensor([1, 2, 3]), tensor([1, 1, 2]))
     """
     x = _tensor("unique", input)
-    if dim is not None:
-        raise NotImplementedError("unique(): dim= is not supported in gpugrad; use dim=None (flattened)")
     xp = x.device.xp
-    values, inverse, counts = xp.unique(x.array.reshape(-1), return_inverse=True, return_counts=True)
+    if dim is None:
+        array, axis, inverse_shape = x.array.reshape(-1), None, x.array.shape
+    else:
+        array, axis = x.array, _wrap_dim("unique", dim, x.array.ndim)
+        inverse_shape = (x.array.shape[axis],)
+    values, inverse, counts = xp.unique(array, return_inverse=True, return_counts=True, axis=axis)
     results = [_const(x, values)]
     if return_inverse:
-        results.append(_const(x, inverse.astype(xp.int64, copy=False).reshape(x.array.shape)))
+        results.append(_const(x, inverse.astype(xp.int64, copy=False).reshape(inverse_shape)))
     if return_counts:
         results.append(_const(x, counts.astype(xp.int64, copy=False)))
     return results[0] if len(results) == 1 else tuple(results)

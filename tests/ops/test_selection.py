@@ -53,8 +53,12 @@ def test_unique(device):
     np.testing.assert_array_equal(_host(inverse), expected_inverse.reshape(data.shape))
     np.testing.assert_array_equal(_host(counts), expected_counts)
     np.testing.assert_array_equal(_host(gg.unique(x)), [1, 2, 3])
-    with pytest.raises(NotImplementedError, match="dim"):
-        x.unique(dim=0)
+    rows = gg.tensor([[3, 1], [3, 2], [3, 1]], device=device)
+    values, inverse, counts = rows.unique(dim=0, return_inverse=True, return_counts=True)
+    assert _host(values).tolist() == [[3, 1], [3, 2]] and _host(inverse).tolist() == [0, 1, 0]
+    assert _host(counts).tolist() == [2, 1]
+    values, inverse = rows.unique(dim=-1, return_inverse=True)
+    assert _host(values).tolist() == [[1, 3], [2, 3], [1, 3]] and _host(inverse).tolist() == [1, 0]
 
 
 def test_bincount_and_searchsorted(device):
@@ -94,6 +98,10 @@ def test_torch_parity():
     ints = [4, 1, 4, 0]
     for got, want in zip(gg.tensor(ints).unique(return_inverse=True, return_counts=True),
                          torch.tensor(ints).unique(return_inverse=True, return_counts=True)):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    rows = [[2, 1], [0, 5], [2, 1]]
+    for got, want in zip(gg.tensor(rows).unique(dim=0, return_inverse=True, return_counts=True),
+                         torch.tensor(rows).unique(dim=0, return_inverse=True, return_counts=True)):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     np.testing.assert_array_equal(gg.bincount(gg.tensor(ints)).numpy(), torch.bincount(torch.tensor(ints)).numpy())
     assert gg.bincount(gg.tensor(ints), gg.ones(4)).dtype.name == str(torch.bincount(
