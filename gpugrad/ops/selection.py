@@ -144,29 +144,36 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
 
 def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False,
                  side: str | None = None, sorter: Tensor | None = None) -> Tensor:
-    """Where each value of ``input`` would go in the 1-D ascending ``sorted_sequence`` to keep it sorted
-    (the first such place; the last with ``right=True`` or ``side="right"``).
-
-    Differs from PyTorch: ``sorted_sequence`` must be 1-D (no batched sequences).
+    """Where each value of ``input`` would go in the ascending ``sorted_sequence`` to keep it sorted (the first
+    such place; the last with ``right=True`` or ``side="right"``). A 1-D sequence serves every value; an
+    N-D one is a batch of sequences, row ``i`` serving row ``i`` of ``input``.
 
     Example:
         >>> gg.searchsorted(gg.tensor([1, 3, 5]), gg.tensor([3, 6]))
         tensor([1, 3])
     """
     seq = _tensor("searchsorted", sorted_sequence)
-    if seq.array.ndim != 1:
-        raise NotImplementedError(f"searchsorted(): gpugrad supports a 1-D sorted_sequence only, got shape "
-                                  f"{tuple(seq.shape)}")
     if side is not None and right and side != "right":
         raise RuntimeError("searchsorted(): side and right disagree; pass one of them")
     side = side or ("right" if right else "left")
     xp = seq.device.xp
-    values = input.array if isinstance(input, Tensor) else xp.asarray(input, dtype=seq.array.dtype)
     if isinstance(input, Tensor):
         check_same_device(searchsorted, (seq, input))
-    order = None if sorter is None else sorter.array
-    positions = xp.searchsorted(seq.array, values, side=side, sorter=order)
-    return _const(seq, xp.asarray(positions).astype(xp.int32 if out_int32 else xp.int64, copy=False))
+        values = input.array
+    else:
+        values = xp.asarray(input, dtype=seq.array.dtype)
+    dtype = xp.int32 if out_int32 else xp.int64
+    if seq.array.ndim <= 1:
+        order = None if sorter is None else sorter.array
+        positions = xp.searchsorted(seq.array.reshape(-1), values, side=side, sorter=order)
+        return _const(seq, xp.asarray(positions).astype(dtype, copy=False))
+    if sorter is not None or values.shape[:-1] != seq.array.shape[:-1]:
+        raise RuntimeError(f"searchsorted(): a batched sorted_sequence of shape {tuple(seq.shape)} needs input "
+                           f"with the same leading dimensions (got {tuple(values.shape)}) and no sorter")
+    rows = seq.array.reshape(-1, seq.array.shape[-1])
+    row_values = values.reshape(rows.shape[0], -1)
+    positions = xp.stack([xp.searchsorted(rows[i], row_values[i], side=side) for i in range(rows.shape[0])])
+    return _const(seq, positions.astype(dtype, copy=False).reshape(values.shape))
 
 
 class Roll(ArrayFunction):

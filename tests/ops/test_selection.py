@@ -72,6 +72,10 @@ def test_bincount_and_searchsorted(device):
     np.testing.assert_array_equal(_host(gg.searchsorted(seq, values)), [[1, 3], [0, 0]])
     np.testing.assert_array_equal(_host(gg.searchsorted(seq, values, right=True)), [[2, 3], [0, 1]])
     assert gg.searchsorted(seq, values, out_int32=True).dtype == gg.int32
+    batch = gg.tensor([[1.0, 3.0, 5.0], [0.0, 10.0, 20.0]], device=device)
+    np.testing.assert_array_equal(_host(gg.searchsorted(batch, values, side="right")), [[2, 3], [1, 1]])
+    with pytest.raises(RuntimeError, match="leading dimensions"):
+        gg.searchsorted(batch, gg.zeros(3, 2, device=device))
     with pytest.raises(RuntimeError, match="non-negative"):
         gg.bincount(gg.tensor([-1, 2], device=device))
 
@@ -104,5 +108,8 @@ def test_torch_parity():
                          torch.tensor(rows).unique(dim=0, return_inverse=True, return_counts=True)):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     np.testing.assert_array_equal(gg.bincount(gg.tensor(ints)).numpy(), torch.bincount(torch.tensor(ints)).numpy())
+    batch, queries = [[1.0, 3.0, 5.0], [0.0, 10.0, 20.0]], [[3.0, 6.0], [15.0, -1.0]]
+    np.testing.assert_array_equal(gg.searchsorted(gg.tensor(batch), gg.tensor(queries)).numpy(),
+                                  torch.searchsorted(torch.tensor(batch), torch.tensor(queries)).numpy())
     assert gg.bincount(gg.tensor(ints), gg.ones(4)).dtype.name == str(torch.bincount(
         torch.tensor(ints), torch.ones(4)).dtype).removeprefix("torch.")
