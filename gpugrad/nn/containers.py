@@ -257,6 +257,14 @@ class ParameterList(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterList has no forward(); use the parameters it holds yourself")
 
+    def extra_repr(self) -> str:
+        """PyTorch's layout: one line per parameter, with its dtype, size and (on a GPU) device."""
+        lines = []
+        for i, p in enumerate(self):
+            where = f" (GPU {p.device.index})" if p.device.type == "cuda" else ""
+            lines.append(f"  ({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}{where}]")
+        return "\n".join(lines)
+
 
 class ParameterDict(_NamedRegistry):
     """A dict of named parameters, registered on the module; keys keep their insertion order.

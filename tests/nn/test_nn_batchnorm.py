@@ -54,6 +54,8 @@ def test_options(device):
     data = rng.normal(size=(4, 3)).astype(np.float32)
     np.testing.assert_allclose(_host(plain.eval()(gg.tensor(data, device=device))),
                                _reference(data, data.mean(0), data.var(0)), rtol=1e-4, atol=1e-5)
+    no_bias = gg.nn.BatchNorm1d(3, bias=False, device=device)
+    assert no_bias.bias is None and no_bias.weight is not None and "bias=False" in repr(no_bias)
     layer = gg.nn.BatchNorm2d(3, device=device)
     assert set(layer.state_dict()) == {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
     with pytest.raises(ValueError, match="expected 4D input"):

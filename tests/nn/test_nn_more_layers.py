@@ -126,3 +126,14 @@ def test_torch_parity():
     F.kl_div(log_p, q, reduction="batchmean").backward()
     torch.nn.functional.kl_div(torch.log_softmax(t, -1), torch.softmax(t * 3, -1), reduction="batchmean").backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-12)
+
+
+def test_reprs_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for make in (lambda lib: lib.nn.BatchNorm1d(3, momentum=None), lambda lib: lib.nn.BatchNorm2d(4, affine=False),
+                 lambda lib: lib.nn.ELU(0.5), lambda lib: lib.nn.Softplus(2.0), lambda lib: lib.nn.Unflatten(1, (2, 5)),
+                 lambda lib: lib.nn.Dropout2d(0.3), lambda lib: lib.nn.ZeroPad2d(1), lambda lib: lib.nn.KLDivLoss(),
+                 lambda lib: lib.nn.ConstantPad1d(1, 2.0), lambda lib: lib.nn.ReflectionPad2d((1, 0, 2, 0)),
+                 lambda lib: lib.nn.ModuleDict({"a": lib.nn.ReLU()}),
+                 lambda lib: lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2, 3))])):
+        assert repr(make(gg)).replace("gpugrad.", "torch.") == repr(make(torch))
