@@ -7,7 +7,7 @@ from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
 from . import composite, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
-from . import combining, logic, rounding, selection, tensor_methods
+from . import combining, logic, more_math, rounding, selection, tensor_methods
 from .elementwise import (
     abs, add, allclose, bitwise_not, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log,
     log1p,
@@ -37,6 +37,7 @@ from .norms import norm
 from .scan import cumprod, cumsum
 from .sorting import argsort, sort, topk
 from .combining import addmm, cdist, concat, cross, hstack, kron, meshgrid, mv, row_stack, tensordot, vstack
+from .more_math import acos, arccos, arcsin, arctan, asin, atan, cosh, expm1, log2, log10, sinh
 from .logic import count_nonzero, equal, isclose, isinf, logical_and, logical_or, logical_xor, nansum
 from .rounding import arctan2, atan2, ceil, fix, floor, frac, reciprocal, round, trunc
 from .selection import argwhere, bincount, diff, index_select, masked_select, nonzero, roll, searchsorted, unique
@@ -95,7 +96,9 @@ _METHODS = {
     "count_nonzero": count_nonzero, "nansum": nansum, "where": _where_method,
     "nonzero": nonzero, "argwhere": argwhere, "masked_select": masked_select, "index_select": index_select,
     "unique": unique, "bincount": bincount, "roll": roll, "diff": diff, "addmm": addmm, "mv": mv,
-    "cross": cross, "tensordot": tensordot, "kron": kron,
+    "cross": cross, "tensordot": tensordot, "kron": kron, "expm1": expm1, "log2": log2, "log10": log10,
+    "sinh": sinh, "cosh": cosh, "asin": asin, "arcsin": asin, "acos": acos, "arccos": acos, "atan": atan,
+    "arctan": atan,
     **tensor_methods.METHODS,
     # operators
     "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": rsub,
