@@ -30,15 +30,18 @@ from .loss_functions import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
     nll_loss, smooth_l1_loss,
 )
+from .activation_functions import elu, hardtanh, logsigmoid, mish, relu6, selu, softsign
+from .distance import cosine_similarity, pairwise_distance
 from .normalization_functions import batch_norm
 from .padding import pad
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cosine_similarity", "cross_entropy", "dropout",
-    "dropout2d", "elu", "embedding", "fold", "gelu", "huber_loss", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool1d", "max_pool2d",
-    "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
-    "softplus", "tanh", "unfold",
+    "dropout2d", "elu", "embedding", "fold", "gelu", "hardtanh", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mish", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "pairwise_distance", "relu", "relu6", "selu", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softplus", "softsign", "tanh", "unfold",
 ]
 
 
@@ -46,18 +49,6 @@ __all__ = [
 def silu(input: Tensor) -> Tensor:
     """``x * sigmoid(x)`` (also called swish)."""
     return input * sigmoid(input)
-
-
-def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """``x`` where positive, else ``alpha * (exp(x) - 1)``; ``inplace=True`` still returns a new tensor.
-
-    Example:
-        >>> F.elu(gg.tensor([-1.0, 2.0]))
-        tensor([-0.6321,  2.0000])
-    """
-    # exp of the clamped input: exp(x) of a large positive x would overflow in the branch where() discards
-    negative_side = (_ew.exp(_ew.clamp(input, max=0.0)) - 1.0) * alpha
-    return where(input > 0, input, negative_side)
 
 
 def _softmax_dim(name: str, ndim: int) -> int:
@@ -164,19 +155,6 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if p < 1.0:
         mask *= 1.0 / (1.0 - p)
     return input * Tensor._make(mask, input.device)
-
-
-def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (they broadcast); each norm is
-    clamped to at least ``eps``, so zero vectors give 0.
-
-    Example:
-        >>> F.cosine_similarity(gg.tensor([[1., 0.]]), gg.tensor([[1., 1.]]))
-        tensor([0.7071])
-    """
-    unit1 = x1 / _norms.vector_norm(x1, 2, dim, keepdim=True).clamp_min(eps)
-    unit2 = x2 / _norms.vector_norm(x2, 2, dim, keepdim=True).clamp_min(eps)
-    return (unit1 * unit2).sum(dim)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

@@ -137,3 +137,45 @@ def test_reprs_match_pytorch():
                  lambda lib: lib.nn.ModuleDict({"a": lib.nn.ReLU()}),
                  lambda lib: lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2, 3))])):
         assert repr(make(gg)).replace("gpugrad.", "torch.") == repr(make(torch))
+
+
+ACTIVATIONS = {
+    "selu": lambda a: 1.0507009873554805 * np.where(a > 0, a, 1.6732632423543772 * np.expm1(np.minimum(a, 0))),
+    "relu6": lambda a: np.clip(a, 0, 6),
+    "hardtanh": lambda a: np.clip(a, -1, 1),
+    "logsigmoid": lambda a: -np.logaddexp(0, -a),
+    "softsign": lambda a: a / (1 + np.abs(a)),
+    "mish": lambda a: a * np.tanh(np.logaddexp(0, a)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_more_activations_match_numpy_and_differentiate(device, name):
+    data = np.array([-40.0, -7.0, -0.6, 0.3, 1.2, 6.5, 40.0])
+    np.testing.assert_allclose(_host(getattr(F, name)(_t(data, device))), ACTIVATIONS[name](data), rtol=1e-12)
+    smooth = _t([-2.0, -0.6, 0.3, 1.2, 3.0], device, True)  # away from the kinks of relu6/hardtanh
+    assert gradcheck(getattr(F, name), (smooth,))
+
+
+def test_activation_layers_and_distances_match_pytorch():
+    torch = pytest.importorskip("torch")
+    data = rng.normal(scale=4.0, size=(3, 5))
+    for layer in ("SELU", "ReLU6", "Hardtanh", "LogSigmoid", "Softsign", "Mish"):
+        x, t = gg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+        ours, theirs = getattr(nn, layer)(), getattr(torch.nn, layer)()
+        (ours(x) ** 2).sum().backward()
+        (theirs(t) ** 2).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+        assert repr(ours) == repr(theirs)
+    other = rng.normal(size=(3, 5))
+    for ours, theirs in [(nn.CosineSimilarity(dim=0), torch.nn.CosineSimilarity(dim=0)),
+                         (nn.PairwiseDistance(p=1.0, keepdim=True), torch.nn.PairwiseDistance(p=1.0, keepdim=True))]:
+        np.testing.assert_allclose(ours(gg.tensor(data), gg.tensor(other)).numpy(),
+                                   theirs(torch.tensor(data), torch.tensor(other)).numpy(), rtol=1e-12)
+
+
+def test_pairwise_distance(device):
+    a, b = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    np.testing.assert_allclose(_host(F.pairwise_distance(_t(a, device), _t(b, device))),
+                               np.linalg.norm(a - b + 1e-6, axis=-1))
+    assert gradcheck(F.pairwise_distance, (_t(a, device, True), _t(b, device, True)))
