@@ -7,7 +7,7 @@ from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
 from . import composite, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
-from . import combining, logic, more_math, rounding, selection, tensor_methods
+from . import combining, logic, more_math, rearranging, rounding, selection, tensor_methods
 from .elementwise import (
     abs, add, allclose, bitwise_not, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log,
     log1p,
@@ -39,6 +39,10 @@ from .sorting import argsort, sort, topk
 from .combining import addmm, cdist, concat, cross, hstack, kron, meshgrid, mv, row_stack, tensordot, vstack
 from .more_math import acos, arccos, arcsin, arctan, asin, atan, cosh, expm1, log2, log10, sinh
 from .logic import count_nonzero, equal, isclose, isinf, logical_and, logical_or, logical_xor, nansum
+from .rearranging import (
+    atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, column_stack, dstack, moveaxis, movedim, nan_to_num, nanmean,
+    swapaxes, swapdims, tile,
+)
 from .rounding import arctan2, atan2, ceil, fix, floor, frac, reciprocal, round, trunc
 from .selection import argwhere, bincount, diff, index_select, masked_select, nonzero, roll, searchsorted, unique
 from .tensor_methods import is_floating_point, is_tensor, numel
@@ -98,7 +102,8 @@ _METHODS = {
     "unique": unique, "bincount": bincount, "roll": roll, "diff": diff, "addmm": addmm, "mv": mv,
     "cross": cross, "tensordot": tensordot, "kron": kron, "expm1": expm1, "log2": log2, "log10": log10,
     "sinh": sinh, "cosh": cosh, "asin": asin, "arcsin": asin, "acos": acos, "arccos": acos, "atan": atan,
-    "arctan": atan,
+    "arctan": atan, "movedim": movedim, "moveaxis": movedim, "swapaxes": swapaxes, "swapdims": swapaxes,
+    "tile": tile, "nan_to_num": nan_to_num, "nanmean": nanmean,
     **tensor_methods.METHODS,
     # operators
     "__add__": elementwise._add_operator, "__radd__": _reflect(add), "__sub__": sub, "__rsub__": rsub,
