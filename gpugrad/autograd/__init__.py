@@ -20,5 +20,6 @@ from .variable import Variable
 __all__ = [
     "AccumulateGrad", "Function", "FunctionCtx", "GradcheckError", "Node", "Variable", "backward", "detect_anomaly",
     "enable_grad", "grad", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly",
-    "gradcheck", "gradgradcheck", "inference_mode", "once_differentiable", "is_grad_enabled", "no_grad", "set_grad_enabled",
+    "gradcheck", "gradgradcheck", "inference_mode", "once_differentiable", "is_grad_enabled", "no_grad",
+    "set_grad_enabled",
 ]

@@ -12,18 +12,22 @@ from . import functional as F
 from .module import Module
 
 
-class ReLU(Module):
-    """``max(x, 0)``."""
+class _InplaceFlag(Module):
+    """An activation whose only option is PyTorch's ``inplace`` flag (accepted; see the module docstring)."""
 
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
-
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceFlag):
+    """``max(x, 0)``."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input)
 
 
 class LeakyReLU(Module):
@@ -66,18 +70,11 @@ class Sigmoid(Module):
         return F.sigmoid(input)
 
 
-class SiLU(Module):
+class SiLU(_InplaceFlag):
     """``x * sigmoid(x)``."""
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class Softmax(Module):
@@ -136,18 +133,11 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class SELU(Module):
+class SELU(_InplaceFlag):
     """``scale * elu(x, alpha)`` with SELU's self-normalising constants."""
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.selu(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
 
 
 class Hardtanh(Module):
@@ -170,8 +160,7 @@ class ReLU6(Hardtanh):
     def __init__(self, inplace: bool = False):
         super().__init__(0.0, 6.0, inplace)
 
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    extra_repr = _InplaceFlag.extra_repr  # PyTorch prints only the flag, not the fixed bounds
 
 
 class LogSigmoid(Module):
@@ -188,15 +177,8 @@ class Softsign(Module):
         return F.softsign(input)
 
 
-class Mish(Module):
+class Mish(_InplaceFlag):
     """``x * tanh(softplus(x))``."""
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
