@@ -9,7 +9,7 @@
 """
 
 from . import autograd, cuda, dtypes
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     Generator, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, manual_seed, ones,
     normal, ones_like, rand, rand_like, randint, randn, randn_like, randperm, zeros, zeros_like,

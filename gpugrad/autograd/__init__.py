@@ -13,12 +13,13 @@ from .engine import backward, grad
 from . import function
 from .function import Function, FunctionCtx, once_differentiable
 from .node import AccumulateGrad, Node
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .variable import Variable
 
 __all__ = [
     "AccumulateGrad", "Function", "FunctionCtx", "GradcheckError", "Node", "Variable", "backward", "detect_anomaly",
     "enable_grad", "grad", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "set_detect_anomaly",
-    "gradcheck", "gradgradcheck", "once_differentiable", "is_grad_enabled", "no_grad", "set_grad_enabled",
+    "gradcheck", "gradgradcheck", "inference_mode", "once_differentiable", "is_grad_enabled", "no_grad",
+    "set_grad_enabled",
 ]

@@ -80,3 +80,26 @@ class set_grad_enabled(_GradModeContext):
     def __call__(self, fn):  # as a decorator, undo the switch __init__ made at decoration time
         _state.enabled = self._previous
         return super().__call__(fn)
+
+
+class inference_mode(_GradModeContext):
+    """``torch.inference_mode``: no graph recording inside the block or decorated function.
+
+    Works as ``with gg.inference_mode():``, ``@gg.inference_mode()`` and bare ``@gg.inference_mode``;
+    ``inference_mode(False)`` records as usual.
+
+    Differs from PyTorch: it is ``no_grad`` (tensors made inside are ordinary tensors, not "inference
+    tensors", so later autograd use of them is allowed rather than an error).
+
+    Example:
+        >>> with gg.inference_mode():
+        ...     y = model(x)
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # bare @inference_mode on a function
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self._target = not mode

@@ -1,4 +1,4 @@
-"""Dropout."""
+"""Dropout and Dropout2d."""
 
 from __future__ import annotations
 
@@ -31,3 +31,15 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """In training mode, zero whole channels with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    Example:
+        >>> gg.nn.Dropout2d(0.2)(gg.ones(2, 3, 4, 4)).shape
+        (2, 3, 4, 4)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training)

@@ -27,16 +27,21 @@ from .conv_functions import (
     unfold,
 )
 from .loss_functions import (
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mse_loss,
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, kl_div, l1_loss, mse_loss,
     nll_loss, smooth_l1_loss,
 )
+from .activation_functions import elu, hardtanh, logsigmoid, mish, relu6, selu, softsign
+from .distance import cosine_similarity, pairwise_distance
+from .normalization_functions import batch_norm
+from .padding import pad
 
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cross_entropy", "dropout", "embedding", "fold", "gelu",
-    "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "max_pool1d", "max_pool2d",
-    "mse_loss", "nll_loss", "normalize", "one_hot", "relu", "sigmoid", "silu", "smooth_l1_loss", "softmax",
-    "softplus", "tanh", "unfold",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv1d", "conv2d", "cosine_similarity", "cross_entropy", "dropout",
+    "dropout2d", "elu", "embedding", "fold", "gelu", "hardtanh", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mish", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "pairwise_distance", "relu", "relu6", "selu", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softplus", "softsign", "tanh", "unfold",
 ]
 
 
@@ -129,6 +134,27 @@ def layer_norm(
     if bias is not None:
         out = out + bias
     return out
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels (``input[n, c]`` of an ``(N, C, H, W)`` or ``(C, H, W)`` input) with probability ``p``
+    and scale the rest by ``1 / (1 - p)``; the identity unless training.
+
+    Example:
+        >>> F.dropout2d(gg.ones(2, 3, 4, 4), 0.5).shape
+        (2, 3, 4, 4)
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"dropout2d(): expected a (N, C, H, W) or (C, H, W) input, got {tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    channels = tuple(input.shape[:-2]) + (1, 1)  # one draw per channel, broadcast over its plane
+    mask = bernoulli_mask(channels, 1.0 - p, like=input)
+    if p < 1.0:
+        mask *= 1.0 / (1.0 - p)
+    return input * Tensor._make(mask, input.device)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:

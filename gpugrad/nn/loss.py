@@ -115,3 +115,20 @@ class CrossEntropyLoss(_WeightedLoss):
             input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
             label_smoothing=self.label_smoothing,
         )
+
+
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence of log-probabilities from a target distribution; see ``F.kl_div``.
+
+    ``reduction="batchmean"`` gives the KL divergence per sample (PyTorch's default ``"mean"`` averages over
+    every element).
+    """
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
+        Module.__init__(self)
+        if reduction != "batchmean":
+            L._check_reduction("KLDivLoss", reduction)
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return L.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

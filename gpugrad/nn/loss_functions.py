@@ -411,3 +411,30 @@ def _cross_entropy_probabilities(log_probs, target, class_weight, class_dim, red
     if reduction == "mean":
         return losses.sum() / (log_probs.numel() // classes) if log_probs.numel() else losses.sum() * float("nan")
     return _reduce(losses, reduction)
+
+
+# ----------------------------------------------------------- distributions
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """The Kullback-Leibler divergence ``target * (log(target) - input)`` of log-probabilities ``input``
+    from ``target`` (probabilities, or log-probabilities with ``log_target=True``); 0 where ``target`` is 0.
+
+    ``reduction="batchmean"`` divides the sum by the batch size (the true KL divergence per sample);
+    ``"mean"`` (the default, as PyTorch's) averages over all elements.
+
+    Example:
+        >>> F.kl_div(gg.tensor([[0.5, 0.5]]).log(), gg.tensor([[0.5, 0.5]]), reduction="batchmean")
+        tensor(0.)
+    """
+    if reduction != "batchmean":
+        _check_reduction("kl_div", reduction)
+    _check_tensors("kl_div", input, target)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        positive = target > 0
+        safe_log = where(positive, target, 1.0).log()  # log(0) would poison the gradient where() discards
+        losses = where(positive, target * (safe_log - input), 0.0 * input)
+    if reduction == "batchmean":
+        return losses.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(losses, reduction)

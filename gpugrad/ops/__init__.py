@@ -7,6 +7,7 @@ from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
 from . import composite, contraction, division, indexing, inplace_math, manipulation, norms, scan, sorting
+from . import combining, logic, more_math, rearranging, rounding, selection, tensor_methods
 from .elementwise import (
     abs, add, allclose, bitwise_not, clamp, cos, div, eq, erf, exp, ge, gelu, gt, isfinite, isnan, le, leaky_relu, log,
     log1p,
@@ -35,6 +36,23 @@ from .manipulation import diag, flip, repeat, tril, triu
 from .norms import norm
 from .scan import cumprod, cumsum
 from .sorting import argsort, sort, topk
+from .combining import addmm, cdist, concat, cross, hstack, kron, meshgrid, mv, row_stack, tensordot, vstack
+from .more_math import acos, arccos, arcsin, arctan, asin, atan, cosh, expm1, log2, log10, sinh
+from .logic import count_nonzero, equal, isclose, isinf, logical_and, logical_or, logical_xor, nansum
+from .rearranging import (
+    atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, column_stack, dstack, moveaxis, movedim, nan_to_num, nanmean,
+    swapaxes, swapdims, tile,
+)
+from .rounding import arctan2, atan2, ceil, fix, floor, frac, reciprocal, round, trunc
+from .selection import argwhere, bincount, diff, index_select, masked_select, nonzero, roll, searchsorted, unique
+from .tensor_methods import is_floating_point, is_tensor, numel
+
+clip = clamp
+
+
+def _where_method(self, condition, other):
+    """``x.where(condition, other)``: ``self`` where ``condition`` is true, else ``other``."""
+    return where(condition, self, other)
 
 
 def _reflect(op):
@@ -75,6 +93,18 @@ _METHODS = {
     "scatter": scatter, "scatter_add": scatter_add, "masked_fill": masked_fill, "repeat": repeat, "flip": flip,
     "diag": diag, "tril": tril, "triu": triu, "outer": outer, "ger": outer, "norm": norm,
     "floor_divide": floor_divide, "remainder": remainder, "fmod": fmod,
+    # rounding, logic, selection, products and joins (issue 12)
+    "round": round, "floor": floor, "ceil": ceil, "trunc": trunc, "fix": fix, "frac": frac,
+    "reciprocal": reciprocal, "atan2": atan2, "arctan2": atan2, "isinf": isinf, "isclose": isclose,
+    "equal": equal, "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "count_nonzero": count_nonzero, "nansum": nansum, "where": _where_method,
+    "nonzero": nonzero, "argwhere": argwhere, "masked_select": masked_select, "index_select": index_select,
+    "unique": unique, "bincount": bincount, "roll": roll, "diff": diff, "addmm": addmm, "mv": mv,
+    "cross": cross, "tensordot": tensordot, "kron": kron, "expm1": expm1, "log2": log2, "log10": log10,
+    "sinh": sinh, "cosh": cosh, "asin": asin, "arcsin": asin, "acos": acos, "arccos": acos, "atan": atan,
+    "arctan": atan, "movedim": movedim, "moveaxis": movedim, "swapaxes": swapaxes, "swapdims": swapaxes,
+    "tile": tile, "nan_to_num": nan_to_num, "nanmean": nanmean,
+    **tensor_methods.METHODS,
     # operators
     # (the fast operators skip promotion when nothing needs it; + and * commute, so number + t is t + number)
     "__add__": elementwise._add_operator, "__radd__": elementwise._add_operator,
@@ -104,6 +134,8 @@ for _name, _fn in _METHODS.items():
 
 Tensor.T = property(shape.T, doc="All dimensions reversed.")
 Tensor.mT = property(shape.mT, doc="The last two dimensions swapped.")
+Tensor.nbytes = property(lambda self: int(self.array.nbytes), doc="Bytes the elements take (numel * itemsize).")
+Tensor.itemsize = property(lambda self: self.array.dtype.itemsize, doc="Bytes one element takes.")
 Tensor.__hash__ = object.__hash__  # defining __eq__ above would otherwise leave Tensor unhashable
 
 # what ``gg.<name>`` exposes: the op functions, not the modules or ArrayFunction classes

@@ -15,10 +15,15 @@ on raw arrays, so a fused GPU kernel can replace it without touching the classes
 """
 
 from . import functional, lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
 from .optimizer import Optimizer, required
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "functional", "lr_scheduler", "required"]
+__all__ = [
+    "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Optimizer", "RMSprop", "SGD", "functional", "lr_scheduler",
+    "required",
+]

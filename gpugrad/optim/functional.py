@@ -154,11 +154,57 @@ def adagrad_update(params, grads, state_sums, *, step, lr, lr_decay, weight_deca
         param -= clr * (grad / std)
 
 
+def adadelta_update(params, grads, square_avgs, acc_deltas, *, lr, rho, eps, weight_decay, maximize, xp) -> None:
+    """Adadelta: steps scaled by the ratio of the running RMS of past steps to that of the gradients.
+
+    Args:
+        square_avgs: running averages of the squared gradients, updated in place.
+        acc_deltas: running averages of the squared steps, updated in place.
+    """
+    for param, grad, square_avg, acc_delta in zip(params, grads, square_avgs, acc_deltas):
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * param
+        square_avg *= rho
+        square_avg += (1 - rho) * grad * grad
+        std = xp.sqrt(square_avg + eps)
+        delta = xp.sqrt(acc_delta + eps)
+        delta /= std
+        delta *= grad
+        acc_delta *= rho
+        acc_delta += (1 - rho) * delta * delta
+        param -= lr * delta
+
+
+def adamax_update(params, grads, exp_avgs, exp_infs, *, step, lr, beta1, beta2, eps, weight_decay, maximize,
+                  xp) -> None:
+    """Adamax: Adam with the second moment replaced by a decaying maximum of the gradient's magnitude.
+
+    Args:
+        exp_avgs: first moment buffers, updated in place.
+        exp_infs: the decaying maxima ``max(beta2 * u, |grad| + eps)``, updated in place.
+        step: the step count *after* incrementing, for the bias correction ``1 - beta1**step``.
+    """
+    clr = lr / (1 - beta1 ** step)
+    for param, grad, exp_avg, exp_inf in zip(params, grads, exp_avgs, exp_infs):
+        if maximize:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * param
+        exp_avg += (1 - beta1) * (grad - exp_avg)  # PyTorch's lerp_(grad, 1 - beta1)
+        exp_inf *= beta2
+        xp.maximum(exp_inf, xp.abs(grad) + eps, out=exp_inf)
+        param -= clr * (exp_avg / exp_inf)
+
+
 UPDATES = {
     "sgd": sgd_update,
     "adam": adam_update,
     "rmsprop": rmsprop_update,
     "adagrad": adagrad_update,
+    "adadelta": adadelta_update,
+    "adamax": adamax_update,
 }
 
 

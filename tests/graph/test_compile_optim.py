@@ -68,7 +68,8 @@ def _run_both(make_optimizer, calls=CALLS, between=None, with_scheduler=None, pr
     lambda ps: gg.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1),
     lambda ps: gg.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
     lambda ps: gg.optim.Adagrad(ps, lr=0.1),
-], ids=["sgd_momentum", "sgd_nesterov", "rmsprop", "adagrad"])
+    lambda ps: gg.optim.Adadelta(ps, lr=1.0, weight_decay=0.1),
+], ids=["sgd_momentum", "sgd_nesterov", "rmsprop", "adagrad", "adadelta"])
 def test_compiled_step_replays_and_matches_eager(make):
     compiled, (_, opt_e), (_, opt_c) = _run_both(make)
     assert compiled.traces == 1 and compiled.replays == CALLS - 2
@@ -120,6 +121,13 @@ def test_compiled_adagrad_with_lr_decay_never_replays_a_stale_step():
                                               calls=6)
     assert compiled.replays == 0 and compiled.traces == 5
     assert "Adagrad state['step']" in compiled.reasons[-1]
+    assert opt_c.state[theta_c]["step"] == 6
+
+
+def test_compiled_adamax_never_replays_a_stale_step():
+    compiled, _, (theta_c, opt_c) = _run_both(lambda ps: gg.optim.Adamax(ps, lr=0.05), calls=6)
+    assert compiled.replays == 0 and compiled.traces == 5
+    assert "Adamax state['step']" in compiled.reasons[-1]
     assert opt_c.state[theta_c]["step"] == 6
 
 
@@ -208,8 +216,10 @@ OPTIMIZERS_WITH_PYTHON_STEPS = [
     lambda ps: gg.optim.RMSprop(ps, lr=0.01),
     lambda ps: gg.optim.Adagrad(ps, lr=0.1),
     lambda ps: gg.optim.Adam(ps, lr=0.05, capturable=True),
+    lambda ps: gg.optim.Adadelta(ps),
+    lambda ps: gg.optim.Adamax(ps, lr=0.05),
 ]
-OPTIMIZER_IDS = ["adam", "adamw", "rmsprop", "adagrad", "adam-capturable"]
+OPTIMIZER_IDS = ["adam", "adamw", "rmsprop", "adagrad", "adam-capturable", "adadelta", "adamax"]
 
 
 def _step_count(opt, theta):

@@ -806,9 +806,87 @@ def _augmented_mod(x, other):
     x %= other
     return x
 
+# ============================================================== issue 12: rounding, selection, products, joins
+def _diff_ref(x, n=1, dim=-1):
+    return np.diff(x, n=n, axis=dim)
+
+
+ISSUE_12 = [
+    OpInfo("round", lambda lib, x: x.round(), np.round, UNARY),
+    OpInfo("round_decimals", lambda lib, x: lib.round(x, decimals=1), lambda x: np.round(x, 1), UNARY[3:5]),
+    OpInfo("floor", lambda lib, x: x.floor(), np.floor, UNARY),
+    OpInfo("ceil", lambda lib, x: lib.ceil(x), np.ceil, UNARY[2:]),
+    OpInfo("trunc", lambda lib, x: x.trunc(), np.trunc, UNARY[2:]),
+    OpInfo("frac", lambda lib, x: x.frac(), lambda x: x - np.trunc(x), UNARY, domain=nonzero(0.1, 0.9)),
+    OpInfo("reciprocal", lambda lib, x: lib.reciprocal(x), lambda x: 1.0 / x, UNARY, domain=NONZERO),
+    OpInfo("atan2", lambda lib, a, b: lib.atan2(a, b), np.arctan2, BINARY, domain=(NONZERO, NONZERO)),
+    OpInfo("expm1", lambda lib, x: x.expm1(), np.expm1, UNARY),
+    OpInfo("log2", lambda lib, x: lib.log2(x), np.log2, UNARY, domain=POSITIVE),
+    OpInfo("log10", lambda lib, x: x.log10(), np.log10, UNARY, domain=POSITIVE),
+    OpInfo("sinh", lambda lib, x: x.sinh(), np.sinh, UNARY),
+    OpInfo("cosh", lambda lib, x: lib.cosh(x), np.cosh, UNARY),
+    OpInfo("asin", lambda lib, x: x.asin(), np.arcsin, UNARY, domain=uniform(-0.9, 0.9)),
+    OpInfo("acos", lambda lib, x: lib.acos(x), np.arccos, UNARY, domain=uniform(-0.9, 0.9)),
+    OpInfo("atan", lambda lib, x: lib.atan(x), np.arctan, UNARY),
+    OpInfo("nansum", lambda lib, x, **kw: lib.nansum(x, **kw), lambda x, **kw: np.nansum(x, axis=kw.get("dim")), (
+        Sample(((2, 3),)), Sample(((2, 3),), {"dim": 1}), Sample(((4, 1, 3),), {"dim": 0}),
+    )),
+    OpInfo("roll", lambda lib, x, **kw: x.roll(**kw), lambda x, shifts, dims=None: np.roll(x, shifts, dims), (
+        Sample(((3, 4),), {"shifts": 1, "dims": 1}),
+        Sample(((3, 4),), {"shifts": (1, -2), "dims": (0, 1)}),
+        Sample(((3, 4),), {"shifts": 5}, name="flattened"),
+    )),
+    OpInfo("diff", lambda lib, x, **kw: lib.diff(x, **kw), _diff_ref, (
+        Sample(((3, 4),)), Sample(((4, 3),), {"n": 2, "dim": 0}), Sample(((5,),), {"n": 3}),
+    )),
+    OpInfo("index_select", lambda lib, x, index, dim: lib.index_select(x, dim, index),
+           lambda x, index, dim: np.take(x, index, axis=dim), (
+               Sample(((3, 4), (5,)), {"dim": 1}, domains=(None, indices(4))),
+               Sample(((3, 4), (2,)), {"dim": 0}, domains=(None, indices(3))),
+           )),
+    OpInfo("masked_select", lambda lib, x, mask: x.masked_select(mask),
+           lambda x, mask: x[np.broadcast_to(mask, x.shape)], (Sample(((2, 3), (3,))),),
+           domain=(DEFAULT_DOMAIN, fixed([True, False, True]))),
+    OpInfo("addmm", lambda lib, c, a, b: lib.addmm(c, a, b, beta=0.5, alpha=2), lambda c, a, b: 0.5 * c + 2 * a @ b,
+           (Sample(((2, 4), (2, 3), (3, 4))), Sample(((4,), (2, 3), (3, 4)), name="broadcast"))),
+    OpInfo("mv", lambda lib, a, v: lib.mv(a, v), np.matmul, (Sample(((2, 3), (3,))),)),
+    OpInfo("cross", lambda lib, a, b, dim: lib.cross(a, b, dim=dim), lambda a, b, dim: np.cross(a, b, axis=dim), (
+        Sample(((4, 3), (4, 3)), {"dim": 1}), Sample(((3, 2), (3, 2)), {"dim": 0}),
+    )),
+    OpInfo("kron", lambda lib, a, b: lib.kron(a, b), np.kron, (Sample(((2, 3), (3, 2))), Sample(((2,), (2, 2))))),
+    OpInfo("tensordot", lambda lib, a, b, dims: lib.tensordot(a, b, dims=dims),
+           lambda a, b, dims: np.tensordot(a, b, axes=dims), (
+               Sample(((3, 4, 5), (4, 5, 2)), {"dims": 2}),
+               Sample(((3, 4), (4, 3)), {"dims": ([0, 1], [1, 0])}, name="lists"),
+           )),
+    OpInfo("cdist", lambda lib, a, b: lib.cdist(a, b),
+           lambda a, b: np.linalg.norm(a[..., :, None, :] - b[..., None, :, :], axis=-1),
+           (Sample(((4, 3), (5, 3))), Sample(((2, 3, 2), (2, 4, 2)), name="batched"))),
+    OpInfo("vstack", lambda lib, a, b: lib.vstack([a, b]), lambda a, b: np.vstack([a, b]),
+           (Sample(((3,), (3,))), Sample(((2, 3), (1, 3))))),
+    OpInfo("hstack", lambda lib, a, b: lib.hstack([a, b]), lambda a, b: np.hstack([a, b]),
+           (Sample(((3,), (2,))), Sample(((2, 3), (2, 1))))),
+    OpInfo("movedim", lambda lib, x: x.movedim((0, 1), (2, 0)), lambda x: np.moveaxis(x, (0, 1), (2, 0)),
+           (Sample(((2, 3, 4, 5),)),)),
+    OpInfo("swapaxes", lambda lib, x: lib.swapaxes(x, 0, 2), lambda x: np.swapaxes(x, 0, 2), (Sample(((2, 3, 4),)),)),
+    OpInfo("tile", lambda lib, x: x.tile((2, 1, 3)), lambda x: np.tile(x, (2, 1, 3)),
+           (Sample(((2, 3),), name="more_reps"), Sample(((2, 3, 2),), name="equal_reps"))),
+    OpInfo("tile_fewer", lambda lib, x: lib.tile(x, (2,)), lambda x: np.tile(x, (2,)), (Sample(((2, 3),)),)),
+    OpInfo("column_stack", lambda lib, a, b: lib.column_stack([a, b]), lambda a, b: np.column_stack([a, b]),
+           (Sample(((3,), (3, 2))),)),
+    OpInfo("dstack", lambda lib, a, b: lib.dstack([a, b]), lambda a, b: np.dstack([a, b]),
+           (Sample(((3,), (3,))), Sample(((2, 3), (2, 3, 2))))),
+    OpInfo("nanmean", lambda lib, x, **kw: x.nanmean(**kw), lambda x, **kw: np.nanmean(x, axis=kw.get("dim")), (
+        Sample(((2, 3),)), Sample(((2, 3),), {"dim": 1}),
+    )),
+    OpInfo("meshgrid", lambda lib, a, b: lib.meshgrid(a, b, indexing="xy"),
+           lambda a, b: tuple(np.meshgrid(a, b, indexing="xy")), (Sample(((2,), (3,))),)),
+]
+
 OPS = ARITHMETIC + UNARY_MATH + ACTIVATIONS + CLAMP + SELECTION + COMPARISONS + REDUCTIONS + MATMUL + SHAPE \
     + INDEXING + INPLACE
 OPS += SCANS + SORTING + GATHER_SCATTER + MANIPULATION + EINSUM + DIVISION + COMPOSITE + NORMS + INPLACE_MATH
+OPS += ISSUE_12
 
 _names = [op.name for op in OPS]
 assert len(_names) == len(set(_names)), "op names must be unique: they are test ids"

@@ -18,6 +18,8 @@ OPTIMIZERS = {
     "AdamW": dict(lr=0.05),
     "RMSprop": dict(lr=0.01, momentum=0.5, centered=True),
     "Adagrad": dict(lr=0.1, lr_decay=0.01),
+    "Adadelta": dict(lr=0.5, weight_decay=0.01),
+    "Adamax": dict(lr=0.05, weight_decay=0.01),
 }
 
 
@@ -343,6 +345,8 @@ class FakeFused:
     ("adam", lambda ps: gg.optim.AdamW(ps, lr=0.1)),
     ("rmsprop", lambda ps: gg.optim.RMSprop(ps, lr=0.1)),
     ("adagrad", lambda ps: gg.optim.Adagrad(ps, lr=0.1)),
+    ("adadelta", lambda ps: gg.optim.Adadelta(ps, lr=0.1)),
+    ("adamax", lambda ps: gg.optim.Adamax(ps, lr=0.1)),
 ])
 def test_a_fused_kernel_that_supports_the_params_replaces_the_numpy_update(name, make, monkeypatch):
     fake = FakeFused({name})

@@ -81,6 +81,14 @@ CASES = {
     "adagrad_init_wd": (_plain("Adagrad", lr=0.1, initial_accumulator_value=0.5, weight_decay=0.1, eps=1e-6), {}),
     "adagrad_maximize_intermittent": (_plain("Adagrad", lr=0.1, maximize=True),
                                       {"maximize": True, "intermittent": True}),
+    "adadelta": (_plain("Adadelta"), {}),
+    "adadelta_all": (_plain("Adadelta", lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1), {}),
+    "adadelta_maximize_groups_intermittent": (_groups("Adadelta", lr=1.0, maximize=True),
+                                              {"maximize": True, "intermittent": True}),
+    "adamax": (_plain("Adamax", lr=0.05), {}),
+    "adamax_all": (_plain("Adamax", lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1), {}),
+    "adamax_maximize_groups_intermittent": (_groups("Adamax", lr=0.05, maximize=True),
+                                            {"maximize": True, "intermittent": True}),
 }
 
 
@@ -193,7 +201,7 @@ def test_adamw_default_weight_decay_is_decoupled():
 def test_training_in_float32_keeps_float32(device):
     w = gg.randn(5, device=device, requires_grad=True)
     for opt in (gg.optim.SGD([w], lr=0.1, momentum=0.9), gg.optim.Adam([w]), gg.optim.RMSprop([w], centered=True),
-                gg.optim.Adagrad([w])):
+                gg.optim.Adagrad([w]), gg.optim.Adadelta([w]), gg.optim.Adamax([w])):
         for _ in range(2):
             opt.zero_grad()
             (w * w).sum().backward()
@@ -221,6 +229,9 @@ def test_update_functions_only_read_the_gradients(name):
                                                               momentum=0.9, centered=True, maximize=True)),
         "adagrad": lambda: ((state(),), dict(step=2, lr=0.1, lr_decay=0.1, weight_decay=0.1, eps=1e-10,
                                              maximize=True)),
+        "adadelta": lambda: ((state(), state()), dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.1, maximize=True)),
+        "adamax": lambda: ((state(), state()), dict(step=2, lr=0.1, beta1=0.9, beta2=0.99, eps=1e-8,
+                                                    weight_decay=0.1, maximize=True)),
     }
     buffers, kwargs = options[name]()
     before = [p.copy() for p in params]
