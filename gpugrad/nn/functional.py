@@ -136,6 +136,7 @@ def layer_norm(
     return out
 
 
+@on_tensor_device
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero whole channels (``input[n, c]`` of an ``(N, C, H, W)`` or ``(C, H, W)`` input) with probability ``p``
     and scale the rest by ``1 / (1 - p)``; the identity unless training.
@@ -224,3 +225,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         )
     classes = arange(num_classes, device=tensor.device).array
     return Tensor._make((data[..., None] == classes).astype(dtypes.int64.np), tensor.device)
+
+
+# Functions here may call the array module directly (masks, index checks): each runs with its first
+# tensor's CUDA device current, as gg.<op> does (gpugrad.ops), whichever module defines it.
+for _name in __all__:
+    _fn = globals()[_name]
+    if callable(_fn) and not isinstance(_fn, type) and not hasattr(_fn, "__wrapped__"):
+        globals()[_name] = on_tensor_device(_fn)
