@@ -26,6 +26,7 @@ from numpy import asarray as _asarray, generic as _numpy_scalar
 from .. import backends
 from .function import _Slots
 from .node import ANY, BOTH, AccumulateGrad, accumulator_of
+from ..backends import cupy_import
 from .grad_mode import _state
 
 # Bound on first use: the engine is imported by gpugrad.autograd, before the
@@ -188,14 +189,7 @@ def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
     _callbacks.stack = _callbacks.stack + (queued,)
     try:
         try:
-            device = roots[0][1].device if roots else None
-            if device is None or device.type == "cpu":
-                captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
-            else:
-                # backward formulas and accumulation call the array module directly: on CUDA they must run
-                # with the gradients' device current, or CuPy allocates on (and refuses arrays of) another one
-                with device.activate():
-                    captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
+            captured = _walk(roots, retain_graph, create_graph, accumulate_into, capture)
         finally:
             _state.enabled = previous
         while queued:  # in order; a callback may queue another
@@ -222,8 +216,12 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
     for node, g in roots:
         deliver(node, g if create_graph else g.array)
     captured = {}
-    # a graph may cross devices (x.to("cuda:1")): each node's arrays are handled with its device current
-    on_device = _DeviceSwitch(roots[0][1].device if roots else None)
+    # backward formulas and accumulation call the array module directly: on CUDA they run with the gradients'
+    # device current (CuPy allocates on, and refuses arrays of, any other), the roots' first, then each node's,
+    # as a graph may cross devices (x.to("cuda:1"))
+    on_device = _DeviceSwitch()
+    if roots:
+        on_device.switch(roots[0][1].device)
     try:
         _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_graph, accumulate_into,
                     capture, sum_down_to)
@@ -271,18 +269,18 @@ def _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_
 class _DeviceSwitch:
     """Makes a node's CUDA device current when the walk reaches it (CuPy works on its current device)."""
 
-    def __init__(self, device):
-        self.current = device
+    def __init__(self):
+        self.current = None
         self.before = None  # CuPy's current device before the first switch, put back by restore()
 
     def switch(self, device) -> None:
         self.current = device
         if device.type != "cuda":
             return
-        cupy = device.xp.cuda
+        cuda = cupy_import.cupy.cuda  # the module itself: device.xp is a recording stand-in while tracing
         if self.before is None:
-            self.before = cupy.Device()
-        cupy.Device(device.index).use()
+            self.before = cuda.Device()
+        cuda.Device(device.index).use()
 
     def restore(self) -> None:
         if self.before is not None:
