@@ -531,7 +531,7 @@ def _timing_backward_pass(inner):
         _state.backward_depth += 1
         try:
             result = inner(roots, *args, **kwargs)
-            _sync_if_cuda(_first_device(g for _, g in roots))
+            _sync_if_cuda(roots[0][2] if roots else None)  # (node, seed, device) per root
             return result
         finally:
             _state.backward_depth -= 1

@@ -21,6 +21,7 @@ import heapq
 import itertools
 import threading
 
+import numpy as _numpy
 from numpy import asarray as _asarray, generic as _numpy_scalar
 
 from .. import backends
@@ -140,7 +141,11 @@ def _capture_node(t):
 
 
 def _roots(tensors, grads, create_graph):
-    """Pair each output's node with its seed gradient, checking shapes and the scalar rule."""
+    """(node, seed gradient, device) per output, checking shapes and the scalar rule.
+
+    The seed is a tensor with ``create_graph``, else a raw array (or, for the implicit seed on the CPU,
+    a NumPy scalar: NumPy's own 0-d results, and ten times cheaper per op than a 0-d array).
+    """
     tensors = [tensors] if _is_tensor(tensors) else list(tensors)
     if grads is None or _is_tensor(grads):
         grads = [grads] * len(tensors) if grads is None else [grads]
@@ -160,25 +165,27 @@ def _roots(tensors, grads, create_graph):
         if g is None:
             if out.array.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g = _ones_like(out)
-        elif g.array.shape != out.array.shape:
+            roots.append((_capture_node(out), _implicit_seed(out, create_graph), out.device))
+            continue
+        if g.array.shape != out.array.shape:
             raise RuntimeError(
                 f"backward(): mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)} "
                 f"and output[{i}] has a shape of {tuple(out.shape)}"
             )
         if g.device is not out.device:
             raise RuntimeError(f"backward(): gradient is on {g.device} but the output is on {out.device}; move it with .to()")
-        roots.append((_capture_node(out), g))  # without create_graph only its array is used
+        roots.append((_capture_node(out), g if create_graph else g.array, out.device))
     return roots
 
 
-def _ones_like(out):
-    """The implicit seed of a scalar output's backward: a one of its dtype, on its device."""
-    array = out.array
-    if out.device.type == "cpu":  # xp.ones, not ones_like: no Python-level wrapper (the seed of every step)
-        return Tensor._make(out.device.xp.ones(array.shape, dtype=array.dtype), out.device)
-    with out.device.activate():
-        return Tensor._make(out.device.xp.ones(array.shape, dtype=array.dtype), out.device)
+def _implicit_seed(out, create_graph):
+    """The seed of a one-element output's backward: a one of its dtype and shape, on its device."""
+    array, xp = out.array, out.device.xp
+    if xp is _numpy and not create_graph and not array.shape:  # the loss of nearly every step
+        return array.dtype.type(1)
+    with out.device.activate():  # a tracer's xp records the seed; CuPy allocates on its current device
+        seed = xp.ones(array.shape, dtype=array.dtype)
+    return Tensor._make(seed, out.device) if create_graph else seed
 
 
 def _run(roots, retain_graph, create_graph, accumulate_into=None, capture=None):
@@ -213,15 +220,15 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
             pending[node] = g
             push(heap, (-node.rank, next(order), node))
 
-    for node, g in roots:
-        deliver(node, g if create_graph else g.array)
+    for node, g, _ in roots:
+        deliver(node, g)
     captured = {}
     # backward formulas and accumulation call the array module directly: on CUDA they run with the gradients'
     # device current (CuPy allocates on, and refuses arrays of, any other), the roots' first, then each node's,
     # as a graph may cross devices (x.to("cuda:1"))
     on_device = _DeviceSwitch()
     if roots:
-        on_device.switch(roots[0][1].device)
+        on_device.switch(roots[0][2])
     try:
         _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_graph, accumulate_into,
                     capture, sum_down_to)
@@ -236,7 +243,7 @@ def _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_
     push, pop = heapq.heappush, heapq.heappop
     while heap:
         node = pop(heap)[2]
-        where = getattr(node, "device", None)
+        where = node.device
         if where is not on_device.current and where is not None:
             on_device.switch(where)
         g = pending.pop(node)
@@ -356,7 +363,11 @@ def _run_post_hooks(node) -> None:
 
 def _call_backward(node, g, retain_graph):
     """Run one node's backward: one gradient per input (None where none), as the formula gave them."""
-    grads = _formula(node, g)
+    if node.formula is BOTH and not _state.enabled:  # the common case first: a formula on raw arrays
+        xp = node.xp  # the walk made the node's device current
+        grads = node.backward(g, _ARRAY_MATH[xp] if xp in _ARRAY_MATH else array_math(xp))
+    else:
+        grads = _formula(node, g)
     if grads.__class__ is not tuple:
         grads = (grads,)
     if len(grads) != len(node.next_functions):
@@ -371,14 +382,10 @@ def _call_backward(node, g, retain_graph):
 def _formula(node, g):
     """``node.backward`` on ``g``: with tensors when recording (create_graph), else on raw arrays."""
     kind = node.formula
-    if kind is BOTH and not _state.enabled:  # the common case first
-        F = _ARRAY_MATH.get(node.xp) or array_math(node.xp)
-        if node.device.type == "cpu":
-            return node.backward(g, F)
-        with node.device.activate():  # its arrays live there; the pass may have entered another device
-            return node.backward(g, F)
     if _state.enabled:
         return node.backward(g, TENSOR_MATH) if kind is BOTH else node.backward(g)
+    if kind is BOTH:
+        return node.backward(g, _ARRAY_MATH.get(node.xp) or array_math(node.xp))
     if kind is ANY:
         return node.backward(g)
     # written on tensors only (custom Functions): wrap for it, and take the arrays back

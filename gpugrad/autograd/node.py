@@ -73,6 +73,7 @@ class Node:
     # or tensors) or "any" (it only routes the gradient); the engine gives arrays to all but "tensors"
     formula = TENSORS
     shape = None  # the shape of the tensor this node produces (or accumulates into)
+    device = None  # where its backward runs: the engine makes it current (None: wherever the pass is)
     _pre_hooks = None  # set per node only when a hook is registered
     _retained = None  # weak references to tensors that called retain_grad()
 
@@ -185,38 +186,64 @@ class ArrayFunction(Node):
         return self.backward_name or type(self).__name__ + "Backward0"
 
     def __call__(self, *inputs):
-        device, arrays, needs = _unpack(self, inputs)
-        self.device, self.xp = device, device.xp
+        # one tensor, or a tensor and a tensor or number of one device, is nearly every call: unpacked and
+        # passed to forward inline (no helper call, no *arrays), as this is every op's hot path
+        count = len(inputs)
+        x = inputs[0] if count else None
+        if count == 2 and isinstance(x, Tensor):
+            y = inputs[1]
+            if isinstance(y, Tensor):
+                if y.device is not x.device:
+                    check_same_device(self, inputs)  # raises the mixed-device error
+                arrays, needs = (x.array, y.array), (x._requires_grad, y._requires_grad)
+            else:  # a Python number (x * 0.5)
+                arrays, needs = (x.array, y), (x._requires_grad, False)
+            device = x.device
+        elif count == 1 and isinstance(x, Tensor):
+            device, arrays, needs = x.device, (x.array,), (x._requires_grad,)
+        else:
+            device, arrays, needs = _unpack(self, inputs)
+        self.device = device
+        self.xp = device.xp
         record = _state.enabled and True in needs
         if record:
-            self.needs_input_grad = needs
+            self.needs_input_grad = needs  # forward may read it, to skip work backward will not need
         if device.type == "cpu":
-            data = self.forward(*arrays)
+            forward = self.forward
+            data = forward(arrays[0], arrays[1]) if count == 2 else forward(arrays[0]) if count == 1 else forward(*arrays)
             if data.__class__ is not _ndarray and isinstance(data, _numpy_scalar):
                 data = _asarray(data)  # NumPy hands back scalars for 0-d results; tensors hold arrays
         else:
             data = run_with_oom_retry(self, device, arrays)  # under the right device, one OOM retry
         out = Tensor._make(data, device, record)
         if self.view_of_input:  # an in-place change through either must invalidate both
-            out._version = inputs[0]._version
-            out._base = inputs[0]
+            out._version = x._version
+            out._base = x
         if record:
             self._connect(inputs, out)
         return out
 
     def _connect(self, inputs, out) -> None:
         """Make this node ``out.grad_fn``: edges to the input nodes, its rank, saved values."""
-        edges, rank = [], 0
-        for x, needed in zip(inputs, self.needs_input_grad):
-            if needed:
-                node = x.grad_fn or x._accumulator or accumulator_of(x)
-                if node.rank > rank:
-                    rank = node.rank
-                edges.append((node, 0))
-            else:
-                edges.append(_NO_EDGE)
-        self.next_functions = tuple(edges)
-        self.rank = rank + 1
+        needs = self.needs_input_grad
+        # one and two inputs unrolled, _input_node inline: nearly every op, and each call or loop step costs
+        if len(inputs) == 1:
+            x = inputs[0]
+            node = x.grad_fn or x._accumulator or accumulator_of(x)
+            self.next_functions = ((node, 0),)
+            self.rank = node.rank + 1
+        elif len(inputs) == 2:
+            a, b = inputs
+            node_a = (a.grad_fn or a._accumulator or accumulator_of(a)) if needs[0] else None
+            node_b = (b.grad_fn or b._accumulator or accumulator_of(b)) if needs[1] else None
+            rank_a = node_a.rank if node_a is not None else 0
+            rank_b = node_b.rank if node_b is not None else 0
+            self.next_functions = ((node_a, 0), (node_b, 0))
+            self.rank = (rank_a if rank_a > rank_b else rank_b) + 1
+        else:
+            nodes = [_input_node(x) if needed else None for x, needed in zip(inputs, needs)]
+            self.next_functions = tuple((node, 0) for node in nodes)
+            self.rank = max(node.rank for node in nodes if node is not None) + 1
         self.shape = out.array.shape  # consumers' gradients are summed back to this shape
         if self.saves_inputs:
             keep, saved = self.inputs_to_save(), []
@@ -300,22 +327,16 @@ class ArrayFunction(Node):
             self._freed = True
 
 
+def _input_node(x) -> Node:
+    """The node an input's gradient goes to: the op that made it, or its accumulator if it is a leaf."""
+    return x.grad_fn or x._accumulator or accumulator_of(x)
+
+
 def _unpack(function, inputs) -> tuple:
     """(device, raw arrays, requires_grad flags) of an op's inputs, checking they share a device.
 
-    One or two tensors is nearly every call, so those come first (this is every op's hot path; it reads
-    the ``_requires_grad`` slot, as the ``requires_grad`` property costs a call).
+    ``__call__`` unpacks the common one- and two-input calls itself; this is the general case.
     """
-    if len(inputs) == 2:
-        a, b = inputs
-        if isinstance(a, Tensor):
-            if not isinstance(b, Tensor):  # a tensor and a Python number (x * 0.5)
-                return a.device, (a.array, b), (a._requires_grad, False)
-            if a.device is b.device:
-                return a.device, (a.array, b.array), (a._requires_grad, b._requires_grad)
-    elif len(inputs) == 1 and isinstance(inputs[0], Tensor):
-        x = inputs[0]
-        return x.device, (x.array,), (x._requires_grad,)
     device, arrays, needs = None, [], []
     for x in inputs:
         if isinstance(x, Tensor):

@@ -515,7 +515,7 @@ class CondBackward(ArrayFunction):
                     accumulator_of(out) if out.requires_grad else None)
                 captured = {}
                 if start is not None:
-                    captured = _run([(start, gy)], True, False, capture={b: None for b in self.boundary})
+                    captured = _run([(start, gy.array, gy.device)], True, False, capture={b: None for b in self.boundary})
                 return tuple(captured.get(b) if captured.get(b) is not None else _zeros(b, gy)
                              for b in self.boundary)
 

@@ -301,8 +301,8 @@ def _fast_operator(name: str, function_cls, full, kinds: str | None = None):
 
     def operator(a, b) -> Tensor:
         if isinstance(b, Tensor):
-            dtype = a.array.dtype
-            fast = dtype == b.array.dtype and (kinds is None or dtype.kind in kinds)
+            dtype, other = a.array.dtype, b.array.dtype
+            fast = (dtype is other or dtype == other) and (kinds is None or dtype.kind in kinds)
         else:
             fast = type(b) in _PLAIN_NUMBERS and a.array.dtype.kind == "f"
         if not fast:

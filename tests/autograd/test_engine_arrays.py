@@ -200,3 +200,24 @@ def test_the_freed_graph_error_is_the_same_on_arrays():
     y.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         y.backward()
+
+
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+def test_the_implicit_seed_of_a_scalar_loss_reaches_hooks_retain_grad_and_grad_as_a_0d_tensor(device, dtype):
+    # on the CPU the engine seeds a 0-d loss with a NumPy scalar (cheaper per op than a 0-d array);
+    # nothing outside the engine may see anything but a tensor holding an array of the loss's dtype
+    x = leaf([1.0, 2.0], device, dtype)
+    loss = (x * x).sum()
+    loss.retain_grad()
+    seen = []
+    loss.register_hook(seen.append)
+    loss.backward()
+    for g in (seen[0], loss.grad):
+        assert isinstance(g, gg.Tensor) and g.shape == () and g.dtype == dtype and g.device == x.device
+        assert g.item() == 1.0 and g.array.__class__ not in (np.float32, np.float64)
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), [2.0, 4.0])
+    assert x.grad.dtype == dtype and x.grad.array.shape == (2,)
+    total = x.sum()
+    (itself,) = gg.autograd.grad(total, total)  # the seed itself, captured at the root
+    assert itself.shape == () and itself.dtype == dtype and itself.item() == 1.0
+    assert itself.array.__class__ is not np.float64 and itself.array.__class__ is not np.float32
