@@ -446,7 +446,11 @@ class GetItem(ArrayFunction):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return x[self.index]
+        out = x[self.index]
+        if self.basic and isinstance(out, np.generic):  # NumPy copies one element out as a scalar;
+            index = self.index if isinstance(self.index, tuple) else (self.index,)
+            out = x[index + (Ellipsis,)]  # with `...` it is a 0-d view, so t[0, 1].add_(1) writes into t
+        return out
 
     def name(self) -> str:
         if self.basic and "backward_name" not in self.__dict__:  # worked out when asked: indexing is hot

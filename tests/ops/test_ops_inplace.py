@@ -247,3 +247,29 @@ def test_in_place_through_a_view_refuses_instead_of_giving_a_wrong_gradient():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 1.0])
     with gg.no_grad():  # nothing recorded: views may be changed in place
         a[0:2].mul_(0.5)
+
+SCALAR_VIEWS = {
+    "t[1, 0]": lambda t: t[1, 0],
+    "t[1][0]": lambda t: t[1][0],
+    "t[-1, -1]": lambda t: t[-1, -1],
+    "t[..., 1][0]": lambda t: t[..., 1][0],
+    "select twice": lambda t: t.select(0, 1).select(0, 1),
+    "unbind": lambda t: t[0].unbind(0)[1],
+    "view(-1)[3]": lambda t: t.view(-1)[3],
+}
+
+
+@pytest.mark.parametrize("name", list(SCALAR_VIEWS))
+def test_indexing_down_to_one_element_is_a_view_as_in_pytorch(device, name):
+    # NumPy hands one indexed element out as a copied scalar; a 0-d tensor from basic indexing must
+    # still share memory with its base, both ways
+    torch = pytest.importorskip("torch")
+    t = gg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
+    expected = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    element = SCALAR_VIEWS[name](t)
+    element.add_(10)
+    SCALAR_VIEWS[name](expected).add_(10)
+    np.testing.assert_array_equal(host(t), expected.numpy())
+    t.mul_(2)  # and a change to the base shows through the element
+    assert element.item() == SCALAR_VIEWS[name](expected * 2).item()
+    assert element.shape == () and element._base is not None
