@@ -262,6 +262,10 @@ class ArrayFunction(Node):
             self._output_version_at_save = out._version[0]
         out.grad_fn = self
 
+    def input_shape(self, i: int) -> tuple:
+        """The shape of input ``i`` (that of the node its gradient goes to), for a recorded op whose input needs grad."""
+        return self.next_functions[i][0].shape
+
     def inputs_to_save(self) -> tuple:
         """Which of ``saves_inputs`` backward will read, given ``needs_input_grad``.
 

@@ -206,7 +206,9 @@ class Mul(ArrayFunction):
 
     def backward(self, gy, F):
         a, b = self.saved_values(F)
-        return gy * b if self.needs_input_grad[0] else None, gy * a if self.needs_input_grad[1] else None
+        need_a, need_b = self.needs_input_grad
+        return (F.product_to(gy, b, self.input_shape(0)) if need_a else None,
+                F.product_to(gy, a, self.input_shape(1)) if need_b else None)
 
 
 class Div(ArrayFunction):

@@ -221,3 +221,26 @@ def test_the_implicit_seed_of_a_scalar_loss_reaches_hooks_retain_grad_and_grad_a
     (itself,) = gg.autograd.grad(total, total)  # the seed itself, captured at the root
     assert itself.shape == () and itself.dtype == dtype and itself.item() == 1.0
     assert itself.array.__class__ is not np.float64 and itself.array.__class__ is not np.float32
+
+
+@pytest.mark.parametrize("dtype", [gg.float32, gg.float64])
+@pytest.mark.parametrize("shape", [(1000,), (7, 3), (1,)])
+def test_a_scalar_factor_broadcast_over_an_array_gets_the_summed_product_as_gradient(device, dtype, shape):
+    # float64 takes a one-pass dot for sum(gy * x); it must agree with the product summed in float64
+    rng = np.random.default_rng(3)
+    x_np, w_np = rng.standard_normal(shape), rng.standard_normal(shape)
+    scale = gg.tensor(0.7, dtype=dtype, device=device, requires_grad=True)
+    x = gg.tensor(x_np, dtype=dtype, device=device)
+    ((scale * x) * gg.tensor(w_np, dtype=dtype, device=device)).sum().backward()
+    ((x * scale) * gg.tensor(w_np, dtype=dtype, device=device)).sum().backward()  # the other operand order
+    rounded = [v.astype(dtype.np).astype(np.float64) for v in (x_np, w_np)]  # the values the tensors hold
+    expected = 2 * np.sum(rounded[0] * rounded[1])
+    assert scale.grad.shape == () and scale.grad.dtype == dtype
+    np.testing.assert_allclose(scale.grad.item(), expected, rtol=1e-12 if dtype == gg.float64 else 1e-5)
+
+
+def test_a_scalar_factors_gradient_passes_gradcheck_and_gradgradcheck():
+    scale = leaf(0.7)
+    x = leaf(np.random.default_rng(4).standard_normal(20))
+    assert gg.autograd.gradcheck(lambda s, v: (s * v * v).sum(), (scale, x))
+    assert gg.autograd.gradgradcheck(lambda s, v: (v * s).sin().sum(), (scale, x))
