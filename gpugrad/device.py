@@ -105,6 +105,20 @@ def on_tensor_device(function):
     return on_device
 
 
+def on_own_device(method):
+    """``on_tensor_device`` for a Tensor method of one argument (``t[i]``, ``t == u``, ``t += u``): the same
+    guard, checked on ``self``, without packing the arguments (indexing and comparisons are hot)."""
+
+    @functools.wraps(method)
+    def on_device(self, arg):
+        if self.device is _CPU:
+            return method(self, arg)
+        with self.device.activate():
+            return method(self, arg)
+
+    return on_device
+
+
 def call_on_tensor_device(function, args, kwargs):
     """``function(*args, **kwargs)`` with the CUDA device of the first tensor among them current."""
     for arg in (*args, *kwargs.values()) if kwargs else args:

@@ -247,8 +247,12 @@ class Executor:
         self.executed += 1
         return self.run_generated(input_arrays, external_arrays)
 
-    def interpret(self, input_arrays, external_arrays) -> dict:
-        """Run node by node with plain NumPy calls; returns every value (the reference for fused kernels)."""
+    def interpret(self, input_arrays, external_arrays, keep=frozenset()) -> dict:
+        """Run node by node with plain NumPy calls; returns every value (the reference for fused kernels).
+
+        The values of the nodes in ``keep`` are copied as they are computed: a view (``theta[0]``) shows
+        the in-place writes that later nodes make to its base, which a kernel running at that point never saw.
+        """
         env = {}
         for n in self.inputs:
             env[n] = input_arrays[n.index]
@@ -259,7 +263,15 @@ class Executor:
                 env[n] = self._array(n.fn.copy()) if isinstance(n.fn, np.ndarray) else n.fn
             elif n.kind == "folded":
                 env[n] = self.namespace.get(f"F{n.id}", n.value)
-        return evaluate(self.prog.nodes, env, self._function)
+        if not keep:
+            return evaluate(self.prog.nodes, env, self._function)
+        kept = {n: np.array(value) for n, value in env.items() if n in keep}
+        for n in self.prog.nodes:
+            evaluate((n,), env, self._function)
+            if n in keep:
+                kept[n] = np.array(env[n])  # a copy, as it is now
+        env.update(kept)
+        return env
 
 
 def xp_function(fn, xp):

@@ -24,7 +24,6 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor, fill_value_for
 from . import elementwise as ew
 from .shape import IndexPut, normalize_index
-from ..device import on_tensor_device
 
 
 def _old_value(t: Tensor) -> Tensor:
@@ -67,11 +66,20 @@ def _check_cast(op: str, t: Tensor, other) -> None:
         )
 
 
-@on_tensor_device
 def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True) -> Tensor:
-    """Apply an in-place op: ``compute(old)`` builds the recorded result, ``write(array)`` mutates directly."""
+    """Apply an in-place op: ``compute(old)`` builds the recorded result, ``write(array)`` mutates directly.
+
+    It runs with ``t``'s CUDA device current (``on_tensor_device`` would look at ``op``, the first argument).
+    """
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}(): expected a Tensor, got {type(t).__name__}")
+    if t.device.type == "cpu":
+        return _inplace_here(op, t, other, compute, write, check_cast)
+    with t.device.activate():
+        return _inplace_here(op, t, other, compute, write, check_cast)
+
+
+def _inplace_here(op: str, t: Tensor, other, compute, write, check_cast: bool) -> Tensor:
     if check_cast:
         _check_cast(op, t, other)
     if not isinstance(t.array, t.device.xp.ndarray):

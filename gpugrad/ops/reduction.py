@@ -32,11 +32,11 @@ def _dims(op: str, x: Tensor, dim) -> tuple | None:
 
 def _grad_to_input(gy, in_shape: tuple, axes, keepdim: bool, F=None):
     """Broadcast a reduced gradient back over the reduced axes (a formula: ``F`` as in ops/formulas.py)."""
-    if axes is None:
-        axes = tuple(range(len(in_shape)))
     if F is None:  # called from a backward on tensors only
         F = TENSOR_MATH
     if not keepdim and gy.ndim:  # a 0-d gradient broadcasts as it is
+        if axes is None:
+            axes = tuple(range(len(in_shape)))
         kept = tuple(1 if i in axes else s for i, s in enumerate(in_shape))
         gy = F.reshape(gy, kept)
     return F.expand(gy, in_shape)
@@ -64,15 +64,14 @@ class Mean(ArrayFunction):
 
     def forward(self, x):
         self.in_shape = x.shape
-        count = _count(x.shape, self.axes)
+        self.count = count = x.size if self.axes is None else _count(x.shape, self.axes)
         if x.dtype.itemsize < 4 or count == 0:  # float16 accumulates in float32 there; empty gives nan
             return x.mean(axis=self.axes, keepdims=self.keepdim)
         # sum/count is what mean() computes, without its Python-level wrapper (a third of a tiny op's cost)
         return x.sum(axis=self.axes, keepdims=self.keepdim) / count
 
-    def backward(self, gy, F):
-        count = _count(self.in_shape, self.axes)  # divide before broadcasting: fewer elements to touch
-        return _grad_to_input(gy / builtins.max(count, 1), self.in_shape, self.axes, self.keepdim, F)
+    def backward(self, gy, F):  # divide before broadcasting: fewer elements to touch
+        return _grad_to_input(gy / builtins.max(self.count, 1), self.in_shape, self.axes, self.keepdim, F)
 
 
 def _count(shape: tuple, axes) -> int:

@@ -446,10 +446,12 @@ class GetItem(ArrayFunction):
 
     def forward(self, x):
         self.in_shape = x.shape
-        out = x[self.index]
-        if self.basic and isinstance(out, np.generic):  # NumPy copies one element out as a scalar;
-            index = self.index if isinstance(self.index, tuple) else (self.index,)
-            out = x[index + (Ellipsis,)]  # with `...` it is a 0-d view, so t[0, 1].add_(1) writes into t
+        index = self.index
+        if index.__class__ is int:  # t[i]: with `...` NumPy gives a view even of one element (else a copied scalar)
+            return x[index, ...]
+        out = x[index]
+        if self.basic and isinstance(out, np.generic):  # NumPy copied one element out as a scalar;
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]  # a 0-d view: t[0, 1].add_(1) writes into t
         return out
 
     def name(self) -> str:
