@@ -146,6 +146,8 @@ def _roots(tensors, grads, create_graph):
     The seed is a tensor with ``create_graph``, else a raw array (or, for the implicit seed on the CPU,
     a NumPy scalar: NumPy's own 0-d results, and ten times cheaper per op than a 0-d array).
     """
+    if grads is None and isinstance(tensors, Tensor) and tensors.grad_fn is not None and tensors.array.size == 1:
+        return [(tensors.grad_fn, _implicit_seed(tensors, create_graph), tensors.device)]  # loss.backward()
     tensors = [tensors] if _is_tensor(tensors) else list(tensors)
     if grads is None or _is_tensor(grads):
         grads = [grads] * len(tensors) if grads is None else [grads]
@@ -210,18 +212,13 @@ def _walk(roots, retain_graph, create_graph, accumulate_into, capture):
     pending = {}  # node -> summed gradient not yet delivered
     heap = []
     order = itertools.count()  # ties broken by first arrival, so runs are deterministic
-    push = heapq.heappush
     sum_down_to = sum_to if create_graph else sum_array_to
-
-    def deliver(node, g):
+    for node, g, _ in roots:
         if node in pending:
             pending[node] = pending[node] + g
         else:
             pending[node] = g
-            push(heap, (-node.rank, next(order), node))
-
-    for node, g, _ in roots:
-        deliver(node, g)
+            heapq.heappush(heap, (-node.rank, next(order), node))
     captured = {}
     # backward formulas and accumulation call the array module directly: on CUDA they run with the gradients'
     # device current (CuPy allocates on, and refuses arrays of, any other), the roots' first, then each node's,
@@ -241,6 +238,9 @@ def _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_
                 sum_down_to):
     """Process nodes in reverse topological order (rank), each once its gradients are all summed."""
     push, pop = heapq.heappush, heapq.heappop
+    # a formula on arrays is called right here (no _call_backward frame) unless a layer (profiler, anomaly
+    # mode) wraps _call_backward: this loop is the engine's hot path
+    inline = not create_graph and _call_backward is _unwrapped_call_backward
     while heap:
         node = pop(heap)[2]
         where = node.device
@@ -260,7 +260,18 @@ def _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_
             continue
         if accumulate_into is not None and node in accumulate_into:
             _accumulate_nonleaf(accumulate_into[node], _as_tensor(g))
-        for (next_node, _), gi in zip(node.next_functions, _call_backward(node, g, retain_graph)):
+        if inline and node.formula is BOTH:
+            xp = node.xp
+            grads = node.backward(g, _ARRAY_MATH[xp] if xp in _ARRAY_MATH else array_math(xp))
+            if grads.__class__ is not tuple:
+                grads = (grads,)
+            if len(grads) != len(node.next_functions):
+                _raise_gradient_count(node, grads)
+            if not retain_graph:
+                node.release()
+        else:
+            grads = _call_backward(node, g, retain_graph)
+        for (next_node, _), gi in zip(node.next_functions, grads):
             if next_node is None or gi is None:
                 continue
             shape = next_node.shape
@@ -371,12 +382,17 @@ def _call_backward(node, g, retain_graph):
     if grads.__class__ is not tuple:
         grads = (grads,)
     if len(grads) != len(node.next_functions):
-        raise RuntimeError(
-            f"{node.name()}: backward returned {len(grads)} gradients for {len(node.next_functions)} inputs"
-        )
+        _raise_gradient_count(node, grads)
     if not retain_graph:
         node.release()
     return grads
+
+
+_unwrapped_call_backward = _call_backward
+
+
+def _raise_gradient_count(node, grads) -> None:
+    raise RuntimeError(f"{node.name()}: backward returned {len(grads)} gradients for {len(node.next_functions)} inputs")
 
 
 def _formula(node, g):

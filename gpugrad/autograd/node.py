@@ -219,13 +219,16 @@ class ArrayFunction(Node):
         if self.view_of_input:  # an in-place change through either must invalidate both
             out._version = x._version
             out._base = x
-        if record:
-            self._connect(inputs, out)
+        if record:  # make this node out.grad_fn
+            self._connect(inputs, needs)
+            self.shape = data.shape  # consumers' gradients are summed back to this shape
+            if self.saves_inputs or self.saves_output:
+                self._save(inputs, out)
+            out.grad_fn = self
         return out
 
-    def _connect(self, inputs, out) -> None:
-        """Make this node ``out.grad_fn``: edges to the input nodes, its rank, saved values."""
-        needs = self.needs_input_grad
+    def _connect(self, inputs, needs) -> None:
+        """The edges to the nodes of the inputs that need grad, and this node's rank."""
         # one and two inputs unrolled, _input_node inline: nearly every op, and each call or loop step costs
         if len(inputs) == 1:
             x = inputs[0]
@@ -244,7 +247,9 @@ class ArrayFunction(Node):
             nodes = [_input_node(x) if needed else None for x, needed in zip(inputs, needs)]
             self.next_functions = tuple((node, 0) for node in nodes)
             self.rank = max(node.rank for node in nodes if node is not None) + 1
-        self.shape = out.array.shape  # consumers' gradients are summed back to this shape
+
+    def _save(self, inputs, out) -> None:
+        """Keep what backward reads (``saves_inputs``, ``saves_output``) with the versions to check it by."""
         if self.saves_inputs:
             keep, saved = self.inputs_to_save(), []
             for i in self.saves_inputs:
@@ -260,7 +265,6 @@ class ArrayFunction(Node):
             self._output_data = out.array
             self._output_version = out._version
             self._output_version_at_save = out._version[0]
-        out.grad_fn = self
 
     def input_shape(self, i: int) -> tuple:
         """The shape of input ``i`` (that of the node its gradient goes to), for a recorded op whose input needs grad."""
