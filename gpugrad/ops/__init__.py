@@ -125,6 +125,7 @@ _METHODS = {
 _OPERATORS_THROUGH_A_FUNCTION = {
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
     "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__abs__",
+    "__getitem__",  # enters the device itself where it makes index arrays
 }
 _OPERATORS_OF_THREE_ARGUMENTS = {"__setitem__"}  # the others take (self) or (self, other): guarded without packing
 for _name, _fn in _METHODS.items():

@@ -532,10 +532,11 @@ def getitem(x: Tensor, index) -> Tensor:
     if type(index) is int or type(index) is slice:
         basic = True  # the common case (t[0], t[1:]): a view, nothing to convert
     else:
-        index = normalize_index(x, index)
+        with x.device.activate():  # lists become index arrays on x's device (CuPy makes them on its current one)
+            index = normalize_index(x, index)
         basic = _is_basic(index)
     try:
-        return GetItem(index, basic)(x)
+        return GetItem(index, basic)(x)  # the op enters x's device itself
     except IndexError as exc:
         raise IndexError(f"index {index!r} is out of range for a tensor of shape {tuple(x.shape)}: {exc}") from None
 
