@@ -118,8 +118,24 @@ def _raw(x):
     return x.array if isinstance(x, Tensor) else x
 
 
+def _writes_at_once(t: Tensor, other) -> bool:
+    """Whether ``t <op>= other`` can go straight into the array, skipping ``_inplace``'s checks: nothing to
+    record, a float CPU tensor, and a Python number or a CPU tensor of its shape (an optimizer's update)."""
+    if t.__class__ is not Tensor or t.array.__class__ is not np.ndarray or t.array.dtype.kind != "f":
+        return False
+    if other.__class__ is Tensor:
+        if other.array.__class__ is not np.ndarray or other.array.shape != t.array.shape:
+            return False
+        return not (_state.enabled and (t._requires_grad or other._requires_grad))
+    return (other.__class__ is float or other.__class__ is int) and not (_state.enabled and t._requires_grad)
+
+
 def add_(t: Tensor, other, alpha=1) -> Tensor:
     """``t += alpha * other`` in place."""
+    if alpha == 1 and _writes_at_once(t, other):
+        t.array += _raw(other)
+        t._version[0] += 1
+        return t
 
     def write(a):
         a += _raw(other) if alpha == 1 else _raw(other) * alpha
@@ -129,6 +145,11 @@ def add_(t: Tensor, other, alpha=1) -> Tensor:
 
 
 def sub_(t: Tensor, other, alpha=1) -> Tensor:
+    if alpha == 1 and _writes_at_once(t, other):
+        t.array -= _raw(other)
+        t._version[0] += 1
+        return t
+
     def write(a):
         a -= _raw(other) if alpha == 1 else _raw(other) * alpha
 
@@ -137,6 +158,11 @@ def sub_(t: Tensor, other, alpha=1) -> Tensor:
 
 
 def mul_(t: Tensor, other) -> Tensor:
+    if _writes_at_once(t, other):
+        t.array *= _raw(other)
+        t._version[0] += 1
+        return t
+
     def write(a):
         a *= _raw(other)
 
