@@ -265,13 +265,13 @@ def _walk_nodes(heap, pending, order, captured, on_device, retain_graph, create_
             grads = node.backward(g, _ARRAY_MATH[xp] if xp in _ARRAY_MATH else array_math(xp))
             if grads.__class__ is not tuple:
                 grads = (grads,)
-            if len(grads) != len(node.next_functions):
+            if len(grads) != len(node._next_nodes):
                 _raise_gradient_count(node, grads)
             if not retain_graph:
                 node.release()
         else:
             grads = _call_backward(node, g, retain_graph)
-        for (next_node, _), gi in zip(node.next_functions, grads):
+        for next_node, gi in zip(node._next_nodes, grads):
             if next_node is None or gi is None:
                 continue
             shape = next_node.shape
@@ -381,7 +381,7 @@ def _call_backward(node, g, retain_graph):
         grads = _formula(node, g)
     if grads.__class__ is not tuple:
         grads = (grads,)
-    if len(grads) != len(node.next_functions):
+    if len(grads) != len(node._next_nodes):
         _raise_gradient_count(node, grads)
     if not retain_graph:
         node.release()
@@ -392,7 +392,7 @@ _unwrapped_call_backward = _call_backward
 
 
 def _raise_gradient_count(node, grads) -> None:
-    raise RuntimeError(f"{node.name()}: backward returned {len(grads)} gradients for {len(node.next_functions)} inputs")
+    raise RuntimeError(f"{node.name()}: backward returned {len(grads)} gradients for {len(node._next_nodes)} inputs")
 
 
 def _formula(node, g):

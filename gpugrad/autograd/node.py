@@ -62,12 +62,13 @@ class Node:
     """A vertex of the backward graph; ``ArrayFunction``, ``AccumulateGrad`` and custom-Function nodes are nodes.
 
     ``next_functions`` holds, per input, ``(node, 0)`` for the node that
-    produced it (or accumulates into it), or ``(None, 0)``. ``rank`` is one
+    produced it (or accumulates into it), or ``(None, 0)`` (kept as the bare
+    nodes, ``_next_nodes``: fewer tuples per recorded op). ``rank`` is one
     more than the highest rank among them, so processing nodes from the
     highest rank down visits every node after all its consumers.
     """
 
-    next_functions: tuple = ()
+    _next_nodes: tuple = ()  # per input, the node its gradient goes to (None where none): what the engine reads
     rank = 0
     # what backward() takes: "tensors" only (custom Functions), "both" (a formula backward(gy, F) on raw arrays
     # or tensors) or "any" (it only routes the gradient); the engine gives arrays to all but "tensors"
@@ -79,6 +80,15 @@ class Node:
 
     def name(self) -> str:
         return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's edges ``((node, 0), ...)``: per input, the node its gradient goes to, or ``(None, 0)``."""
+        return tuple((node, 0) for node in self._next_nodes)
+
+    @next_functions.setter
+    def next_functions(self, edges) -> None:
+        self._next_nodes = tuple(node for node, _ in edges)
 
     def register_prehook(self, hook):
         """Run ``hook(grad)`` on the gradient reaching this node; a returned value replaces it."""
@@ -233,7 +243,7 @@ class ArrayFunction(Node):
         if len(inputs) == 1:
             x = inputs[0]
             node = x.grad_fn or x._accumulator or accumulator_of(x)
-            self.next_functions = ((node, 0),)
+            self._next_nodes = (node,)
             self.rank = node.rank + 1
         elif len(inputs) == 2:
             a, b = inputs
@@ -241,11 +251,11 @@ class ArrayFunction(Node):
             node_b = (b.grad_fn or b._accumulator or accumulator_of(b)) if needs[1] else None
             rank_a = node_a.rank if node_a is not None else 0
             rank_b = node_b.rank if node_b is not None else 0
-            self.next_functions = ((node_a, 0), (node_b, 0))
+            self._next_nodes = (node_a, node_b)
             self.rank = (rank_a if rank_a > rank_b else rank_b) + 1
         else:
-            nodes = [_input_node(x) if needed else None for x, needed in zip(inputs, needs)]
-            self.next_functions = tuple((node, 0) for node in nodes)
+            nodes = tuple(_input_node(x) if needed else None for x, needed in zip(inputs, needs))
+            self._next_nodes = nodes
             self.rank = max(node.rank for node in nodes if node is not None) + 1
 
     def _save(self, inputs, out) -> None:
@@ -268,7 +278,7 @@ class ArrayFunction(Node):
 
     def input_shape(self, i: int) -> tuple:
         """The shape of input ``i`` (that of the node its gradient goes to), for a recorded op whose input needs grad."""
-        return self.next_functions[i][0].shape
+        return self._next_nodes[i].shape
 
     def inputs_to_save(self) -> tuple:
         """Which of ``saves_inputs`` backward will read, given ``needs_input_grad``.
