@@ -425,16 +425,17 @@ def _accumulate(leaf, g, create_graph) -> None:
 
 
 def _add_to_grad(leaf, g, create_graph) -> None:
+    grad = leaf._grad  # the slot behind .grad, read once (every step of every parameter comes here)
     if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-    elif leaf.grad is None:
+        leaf.grad = g if grad is None else grad + g
+    elif grad is None:
         # copy: g may alias another leaf's gradient (a + b hands both the same one) or a user tensor
         leaf.grad = Tensor._make(_as_array(g).copy(), leaf.device)
-    elif leaf.grad.requires_grad:
-        leaf.grad = leaf.grad.detach() + _as_tensor(g)
+    elif grad._requires_grad:
+        leaf.grad = grad.detach() + _as_tensor(g)
     else:
-        leaf.grad.array += g
-        leaf.grad._version[0] += 1
+        grad.array += g
+        grad._version[0] += 1
 
 
 def _accumulate_nonleaf(t, g) -> None:
