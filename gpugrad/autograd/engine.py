@@ -425,7 +425,7 @@ def _accumulate(leaf, g, create_graph) -> None:
 
 
 def _add_to_grad(leaf, g, create_graph) -> None:
-    grad = leaf._grad  # the slot behind .grad, read once (every step of every parameter comes here)
+    grad = leaf.grad  # read once (a property; gg.compile watches it to guard on "was .grad None")
     if create_graph:
         leaf.grad = g if grad is None else grad + g
     elif grad is None:
