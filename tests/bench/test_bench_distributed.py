@@ -24,7 +24,7 @@ def test_every_row_runs_and_reports_communication(tmp_path):
     for impl, row in rows.items():
         if impl.startswith("torch") and row["error"] is not None:
             # PyTorch's own gloo job sometimes aborts on a loaded 2-core machine: its row says so, ours must run
-            assert "torch job failed" in row["error"]
+            assert f"{impl} job failed" in row["error"], row["error"]  # "torch-alone job failed" too
             continue
         assert row["error"] is None and len(row["samples"]) == 2
     found = rows["gpugrad"]["result"]
@@ -32,7 +32,9 @@ def test_every_row_runs_and_reports_communication(tmp_path):
     assert found["gradient_bytes"] == 4 * (20 * 16 + 16 + 16 * 16 + 16 + 16 * 10 + 10)
     assert found["final_loss"][0] != found["final_loss"][1]  # each rank trained on its own batch
     text = out.getvalue()
-    assert "scaling efficiency gpugrad (alone / DDP)" in text and "PyTorch DDP (gloo)" in text
+    assert "scaling efficiency gpugrad (alone / DDP)" in text
+    if rows["torch"]["error"] is None:  # the comparison line needs PyTorch's row
+        assert "PyTorch DDP (gloo)" in text
 
 
 def test_goals_are_judged_from_the_medians():
