@@ -269,8 +269,8 @@ class set_detect_anomaly:
 # ------------------------------------------------------------------ layers
 def _recording_creation(inner):
     @functools.wraps(inner)
-    def _connect(self, inputs, out):
-        inner(self, inputs, out)
+    def _connect(self, inputs, needs):
+        inner(self, inputs, needs)
         if _state.enabled:
             self._anomaly_frames = user_frames()
 

@@ -215,7 +215,7 @@ class ArrayFunction(Node):
             device, arrays, needs = _unpack(self, inputs)
         self.device = device
         self.xp = device.xp
-        record = _state.enabled and True in needs
+        record = True in needs and _state.enabled  # the thread-local read last: it costs more than the rest
         if record:
             self.needs_input_grad = needs  # forward may read it, to skip work backward will not need
         if device.type == "cpu":
@@ -238,7 +238,11 @@ class ArrayFunction(Node):
         return out
 
     def _connect(self, inputs, needs) -> None:
-        """The edges to the nodes of the inputs that need grad, and this node's rank."""
+        """The edges to the nodes of the inputs that need grad, and this node's rank.
+
+        Called once for every recorded op, so it is where layers learn of new nodes: anomaly mode and
+        ``gg.cond``'s branch tracing wrap it (keep it a method of its own, not inlined into ``__call__``).
+        """
         # one and two inputs unrolled, _input_node inline: nearly every op, and each call or loop step costs
         if len(inputs) == 1:
             x = inputs[0]

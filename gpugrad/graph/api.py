@@ -471,9 +471,9 @@ def _trace_branch(tracer, fn):
     made = set()
     original = ArrayFunction._connect
 
-    def connect(self, inputs, out):
+    def connect(self, inputs, needs):
         made.add(self)
-        return original(self, inputs, out)
+        return original(self, inputs, needs)
 
     saved_nodes, saved_scope = tracer.nodes, tracer.branch_scope
     tracer.enclosing_scopes.append(saved_nodes)
