@@ -11,10 +11,10 @@ While it is on, every recorded op keeps the user-code stack that created
 it, and every backward node's gradients are checked for NaN and Inf. It is
 a debugging mode: both cost time, so leave it off in real runs.
 
-It is an optional layer, not a branch in the core: entering it wraps
-``ArrayFunction._connect`` (to record the stack) and the engine's
-``_call_backward`` (to check the gradients) and leaving it restores them,
-so the default path has no anomaly code at all. ``interpose`` (below) is the
+It is an optional layer, not a branch in the core: entering it registers a
+hook on every recorded op (``node.add_record_hook``, to record the stack) and
+wraps the engine's ``_call_backward`` (to check the gradients); leaving it
+removes both, so the default path has no anomaly code at all. ``interpose`` (below) is the
 small mechanism that does this; ``gpugrad.profiler`` uses it too, so layers
 can be switched on and off in any order.
 """
@@ -32,7 +32,7 @@ import numpy as np
 from .. import backends
 from . import engine
 from .function import FunctionBackward
-from .node import ArrayFunction
+from .node import add_record_hook
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
            "set_detect_anomaly"]
@@ -202,7 +202,7 @@ def _switch(enabled: bool, check_nan: bool) -> None:
             _threads_on += 1
             if _threads_on == 1:
                 _handles = [
-                    interpose(ArrayFunction, "_connect", _recording_creation),
+                    add_record_hook(_record_creation),
                     interpose(FunctionBackward, "connect", _recording_custom_creation),
                     interpose(engine, "_call_backward", _checking_gradients),
                 ]
@@ -267,14 +267,9 @@ class set_detect_anomaly:
 
 
 # ------------------------------------------------------------------ layers
-def _recording_creation(inner):
-    @functools.wraps(inner)
-    def _connect(self, inputs, needs):
-        inner(self, inputs, needs)
-        if _state.enabled:
-            self._anomaly_frames = user_frames()
-
-    return _connect
+def _record_creation(node) -> None:
+    if _state.enabled:
+        node._anomaly_frames = user_frames()
 
 
 def _recording_custom_creation(inner):

@@ -155,6 +155,17 @@ def accumulator_of(leaf) -> AccumulateGrad:
     return node
 
 
+# Called with each node as it is recorded, by layers above that must know of new nodes (anomaly mode keeps the
+# stack that made it, gg.cond's tracing collects a branch's nodes); they register here, as this layer imports neither.
+record_hooks: list = []
+
+
+def add_record_hook(hook) -> _RemovableHandle:
+    """Call ``hook(node)`` for every op recorded from now on (in any thread), until ``handle.remove()``."""
+    record_hooks.append(hook)
+    return _RemovableHandle(record_hooks, hook)
+
+
 _NO_EDGE = (None, 0)
 _NOT_SAVED = (None, None)
 
@@ -229,38 +240,36 @@ class ArrayFunction(Node):
         if self.view_of_input:  # an in-place change through either must invalidate both
             out._version = x._version
             out._base = x
-        if record:  # make this node out.grad_fn
-            self._connect(inputs, needs)
+        if record:  # make this node out.grad_fn: edges to the inputs' nodes and the rank, then saved values
+            # one and two inputs unrolled and inline (_input_node too): nearly every op, and each call costs
+            if count == 1:
+                node = x.grad_fn or x._accumulator or accumulator_of(x)
+                self._next_nodes = (node,)
+                self.rank = node.rank + 1
+            elif count == 2:
+                a, b = inputs
+                node_a = (a.grad_fn or a._accumulator or accumulator_of(a)) if needs[0] else None
+                node_b = (b.grad_fn or b._accumulator or accumulator_of(b)) if needs[1] else None
+                rank_a = node_a.rank if node_a is not None else 0
+                rank_b = node_b.rank if node_b is not None else 0
+                self._next_nodes = (node_a, node_b)
+                self.rank = (rank_a if rank_a > rank_b else rank_b) + 1
+            else:
+                self._connect(inputs, needs)
             self.shape = data.shape  # consumers' gradients are summed back to this shape
             if self.saves_inputs or self.saves_output:
                 self._save(inputs, out)
             out.grad_fn = self
+            if record_hooks:
+                for hook in record_hooks:
+                    hook(self)
         return out
 
     def _connect(self, inputs, needs) -> None:
-        """The edges to the nodes of the inputs that need grad, and this node's rank.
-
-        Called once for every recorded op, so it is where layers learn of new nodes: anomaly mode and
-        ``gg.cond``'s branch tracing wrap it (keep it a method of its own, not inlined into ``__call__``).
-        """
-        # one and two inputs unrolled, _input_node inline: nearly every op, and each call or loop step costs
-        if len(inputs) == 1:
-            x = inputs[0]
-            node = x.grad_fn or x._accumulator or accumulator_of(x)
-            self._next_nodes = (node,)
-            self.rank = node.rank + 1
-        elif len(inputs) == 2:
-            a, b = inputs
-            node_a = (a.grad_fn or a._accumulator or accumulator_of(a)) if needs[0] else None
-            node_b = (b.grad_fn or b._accumulator or accumulator_of(b)) if needs[1] else None
-            rank_a = node_a.rank if node_a is not None else 0
-            rank_b = node_b.rank if node_b is not None else 0
-            self._next_nodes = (node_a, node_b)
-            self.rank = (rank_a if rank_a > rank_b else rank_b) + 1
-        else:
-            nodes = tuple(_input_node(x) if needed else None for x, needed in zip(inputs, needs))
-            self._next_nodes = nodes
-            self.rank = max(node.rank for node in nodes if node is not None) + 1
+        """The edges to the nodes of the inputs that need grad, and this node's rank (``__call__`` does one or two)."""
+        nodes = tuple(_input_node(x) if needed else None for x, needed in zip(inputs, needs))
+        self._next_nodes = nodes
+        self.rank = max(node.rank for node in nodes if node is not None) + 1
 
     def _save(self, inputs, out) -> None:
         """Keep what backward reads (``saves_inputs``, ``saves_output``) with the versions to check it by."""

@@ -19,7 +19,7 @@ import contextlib
 import numpy as np
 
 from .. import dtypes
-from ..autograd.node import AccumulateGrad, ArrayFunction
+from ..autograd.node import AccumulateGrad, ArrayFunction, add_record_hook
 from ..device import cpu, get_default_device
 from ..device import resolve as device_of
 from .executor import Executor
@@ -469,17 +469,11 @@ def _trace_branch(tracer, fn):
     from ..tensor import Tensor
 
     made = set()
-    original = ArrayFunction._connect
-
-    def connect(self, inputs, needs):
-        made.add(self)
-        return original(self, inputs, needs)
-
     saved_nodes, saved_scope = tracer.nodes, tracer.branch_scope
     tracer.enclosing_scopes.append(saved_nodes)
-    tracer.branch_made.append(made)  # nested conds add their CondBackward nodes (not made by _connect)
+    tracer.branch_made.append(made)  # nested conds add their CondBackward nodes (not recorded ops)
     tracer.nodes, tracer.branch_scope = [], set()
-    ArrayFunction._connect = connect
+    collecting = add_record_hook(made.add)
     try:
         with recording_into(tracer):  # creation calls and captured tensors go to this cond's graph
             result = fn()
@@ -492,7 +486,7 @@ def _trace_branch(tracer, fn):
                     raise TraceError("cond(): internal error lifting a branch output")
         nodes = tracer.nodes
     finally:
-        ArrayFunction._connect = original
+        collecting.remove()
         tracer.nodes, tracer.branch_scope = saved_nodes, saved_scope
         tracer.enclosing_scopes.pop()
         tracer.branch_made.pop()
