@@ -80,7 +80,15 @@ def _wrap(fn, with_out: bool, on_device: bool = False):
             return fn(*args)
         return with_keywords(*args, **kwargs)
 
-    return op
+    @functools.wraps(fn)
+    def method(self, *args, **kwargs):  # the same for a Tensor method: its tensor is self, no lookup needed
+        if on_device and self.device is not _CPU:
+            return call_on_tensor_device(with_keywords, (self, *args), kwargs)
+        if not kwargs:
+            return fn(self, *args)
+        return with_keywords(self, *args, **kwargs)
+
+    return op if with_out else method
 
 
 def _keyword_plan(params, method: bool):

@@ -68,6 +68,8 @@ class Mean(ArrayFunction):
         if x.dtype.itemsize < 4 or count == 0:  # float16 accumulates in float32 there; empty gives nan
             return x.mean(axis=self.axes, keepdims=self.keepdim)
         # sum/count is what mean() computes, without its Python-level wrapper (a third of a tiny op's cost)
+        if self.axes is None and not self.keepdim:
+            return x.sum() / count  # no keywords to parse: the loss of nearly every step
         return x.sum(axis=self.axes, keepdims=self.keepdim) / count
 
     def backward(self, gy, F):  # divide before broadcasting: fewer elements to touch
