@@ -62,7 +62,9 @@ def _wrap(fn, with_out: bool, on_device: bool = False):
     aliases, vararg, leading = _keyword_plan(params, method=not with_out)
     takes_out = with_out and "out" not in params
     if not aliases and vararg is None and not takes_out:
-        return on_tensor_device(fn) if on_device else fn
+        if not on_device:
+            return fn
+        return on_tensor_device(fn) if with_out else _on_own_device(fn)
 
     def with_keywords(*args, **kwargs):
         out = kwargs.pop("out", None) if takes_out else None
@@ -89,6 +91,19 @@ def _wrap(fn, with_out: bool, on_device: bool = False):
         return with_keywords(self, *args, **kwargs)
 
     return op if with_out else method
+
+
+def _on_own_device(method):
+    """``on_tensor_device`` for a Tensor method: the device is ``self``'s, no lookup among the arguments."""
+
+    @functools.wraps(method)
+    def on_device(self, *args, **kwargs):
+        if self.device is _CPU:
+            return method(self, *args, **kwargs)
+        with self.device.activate():
+            return method(self, *args, **kwargs)
+
+    return on_device
 
 
 def _keyword_plan(params, method: bool):
