@@ -95,7 +95,7 @@ class ArrayMath:
         BLAS dot: one pass and no temporary, instead of a full product and then NumPy's sum (float64
         only: BLAS accumulates float32 less accurately than NumPy's pairwise sum).
         """
-        if not shape and other.__class__ is self.array_type and other.dtype == _FLOAT64 and other.shape == gy.shape:
+        if shape == () and other.__class__ is self.array_type and other.dtype == _FLOAT64 and other.shape == gy.shape:
             return self.xp.vdot(gy, other)
         return gy * other
 
