@@ -73,6 +73,10 @@ def _inplace(op: str, t: Tensor, other, compute, write, check_cast: bool = True)
     """
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}(): expected a Tensor, got {type(t).__name__}")
+    if _writes_at_once(t, other):  # nothing to record, cast or check (an optimizer's update)
+        write(t.array)
+        t._version[0] += 1
+        return t
     if t.device.type == "cpu":
         return _inplace_here(op, t, other, compute, write, check_cast)
     with t.device.activate():
@@ -132,10 +136,6 @@ def _writes_at_once(t: Tensor, other) -> bool:
 
 def add_(t: Tensor, other, alpha=1) -> Tensor:
     """``t += alpha * other`` in place."""
-    if alpha == 1 and _writes_at_once(t, other):
-        t.array += _raw(other)
-        t._version[0] += 1
-        return t
 
     def write(a):
         a += _raw(other) if alpha == 1 else _raw(other) * alpha
@@ -145,11 +145,6 @@ def add_(t: Tensor, other, alpha=1) -> Tensor:
 
 
 def sub_(t: Tensor, other, alpha=1) -> Tensor:
-    if alpha == 1 and _writes_at_once(t, other):
-        t.array -= _raw(other)
-        t._version[0] += 1
-        return t
-
     def write(a):
         a -= _raw(other) if alpha == 1 else _raw(other) * alpha
 
@@ -158,11 +153,6 @@ def sub_(t: Tensor, other, alpha=1) -> Tensor:
 
 
 def mul_(t: Tensor, other) -> Tensor:
-    if _writes_at_once(t, other):
-        t.array *= _raw(other)
-        t._version[0] += 1
-        return t
-
     def write(a):
         a *= _raw(other)
 
