@@ -106,15 +106,15 @@ def on_tensor_device(function):
 
 
 def on_own_device(method):
-    """``on_tensor_device`` for a Tensor method of one argument (``t[i]``, ``t == u``, ``t += u``): the same
-    guard, checked on ``self``, without packing the arguments (indexing and comparisons are hot)."""
+    """``on_tensor_device`` for a Tensor method (``t == u``, ``t.sub_(u)``): the device is ``self``'s, so no
+    lookup among the arguments (operators and in-place methods are hot)."""
 
     @functools.wraps(method)
-    def on_device(self, arg):
+    def on_device(self, *args, **kwargs):
         if self.device is _CPU:
-            return method(self, arg)
+            return method(self, *args, **kwargs)
         with self.device.activate():
-            return method(self, arg)
+            return method(self, *args, **kwargs)
 
     return on_device
 

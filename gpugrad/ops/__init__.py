@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..device import on_own_device as _on_own_device, on_tensor_device as _on_tensor_device
+from ..device import on_own_device as _on_own_device
 from ..tensor import Tensor
 from . import elementwise, inplace, linalg, reduction, shape
 from .keywords import torch_function as _torch_function, torch_method as _torch_method
@@ -127,15 +127,9 @@ _OPERATORS_THROUGH_A_FUNCTION = {
     "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__abs__",
     "__getitem__",  # enters the device itself where it makes index arrays
 }
-_OPERATORS_OF_THREE_ARGUMENTS = {"__setitem__"}  # the others take (self) or (self, other): guarded without packing
 for _name, _fn in _METHODS.items():
     if _name.startswith("__"):  # operators take no keywords: the hottest path, wrapped only where needed
-        if _name in _OPERATORS_THROUGH_A_FUNCTION:
-            setattr(Tensor, _name, _fn)
-        elif _name in _OPERATORS_OF_THREE_ARGUMENTS or _name == "__invert__":
-            setattr(Tensor, _name, _on_tensor_device(_fn))
-        else:
-            setattr(Tensor, _name, _on_own_device(_fn))
+        setattr(Tensor, _name, _fn if _name in _OPERATORS_THROUGH_A_FUNCTION else _on_own_device(_fn))
     else:
         setattr(Tensor, _name, _torch_method(_fn, on_device=True))
 

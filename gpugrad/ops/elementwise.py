@@ -557,9 +557,7 @@ class Sigmoid(ArrayFunction):
 
 def _unary(cls):
     def op(x: Tensor) -> Tensor:
-        if x.array.dtype.kind != "f":  # as_float, inline: these are hot
-            x = x.to(dtypes.get_default_dtype())
-        return cls()(x)
+        return cls()(as_float(x))
 
     op.__name__ = cls.__name__.lower()
     op.__doc__ = f"Elementwise {op.__name__}; integer tensors are computed in the default float dtype."

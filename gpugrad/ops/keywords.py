@@ -28,7 +28,7 @@ import inspect
 import warnings
 
 from ..autograd.grad_mode import _state
-from ..device import _CPU, call_on_tensor_device, on_tensor_device
+from ..device import _CPU, call_on_tensor_device, on_own_device, on_tensor_device
 from ..tensor import Tensor
 
 # which of an op's own parameter names stands for PyTorch's ``input`` / ``other``
@@ -64,7 +64,7 @@ def _wrap(fn, with_out: bool, on_device: bool = False):
     if not aliases and vararg is None and not takes_out:
         if not on_device:
             return fn
-        return on_tensor_device(fn) if with_out else _on_own_device(fn)
+        return on_tensor_device(fn) if with_out else on_own_device(fn)
 
     def with_keywords(*args, **kwargs):
         out = kwargs.pop("out", None) if takes_out else None
@@ -91,19 +91,6 @@ def _wrap(fn, with_out: bool, on_device: bool = False):
         return with_keywords(self, *args, **kwargs)
 
     return op if with_out else method
-
-
-def _on_own_device(method):
-    """``on_tensor_device`` for a Tensor method: the device is ``self``'s, no lookup among the arguments."""
-
-    @functools.wraps(method)
-    def on_device(self, *args, **kwargs):
-        if self.device is _CPU:
-            return method(self, *args, **kwargs)
-        with self.device.activate():
-            return method(self, *args, **kwargs)
-
-    return on_device
 
 
 def _keyword_plan(params, method: bool):

@@ -460,13 +460,9 @@ class GetItem(ArrayFunction):
         return super().name()
 
     def backward(self, gy, F):
-        if not F.on_arrays:
-            return IndexAdd(self.in_shape, self.index, self.basic)(gy)
-        if self.basic:  # index_add_to_zeros's basic case, inline (theta[0] in every step of a fit)
-            out = self.xp.zeros(self.in_shape, dtype=gy.dtype)
-            out[self.index] = gy
-            return out
-        return index_add_to_zeros(self.xp, self.in_shape, self.index, False, gy)
+        if F.on_arrays:
+            return index_add_to_zeros(self.xp, self.in_shape, self.index, self.basic, gy)
+        return IndexAdd(self.in_shape, self.index, self.basic)(gy)
 
 
 def _view_index_name(index, shape: tuple) -> str:
